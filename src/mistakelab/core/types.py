@@ -1,0 +1,176 @@
+"""Core data types shared by tasks, strategies, backends and the run store.
+
+All types are pydantic models so they round-trip through JSON (the run store keeps them as
+JSON text) and validate on load.
+
+Example:
+    >>> p = Problem(id="gsm-1", question="What is 2+3?", answer="5")
+    >>> Problem.model_validate_json(p.model_dump_json()) == p
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(BaseModel):
+    """One chat message. A final ``assistant`` message is a prefill the model continues."""
+
+    model_config = ConfigDict(frozen=True)
+    role: Role
+    content: str
+
+
+class ReferenceStep(BaseModel):
+    """One step of a gold solution (for tasks that know their solution path)."""
+
+    text: str
+    quantity: str | None = None  # what the step defines, when the task knows it
+    expression: str | None = None
+    value: Any = None
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    """A problem with a checkable gold answer.
+
+    Example:
+        >>> Problem(id="q1", question="1+1?", answer="2").answer
+        '2'
+    """
+
+    id: str
+    question: str
+    answer: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    steps: list[ReferenceStep] | None = None
+
+
+class GenParams(BaseModel):
+    """Sampling parameters of one request. ``seed`` makes a request reproducible."""
+
+    model_config = ConfigDict(frozen=True)
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0  # 0 = disabled
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    logprobs: bool = False  # ask for per-token logprob data where the backend has it
+    top_logprobs: int = 0
+
+    def with_(self, **changes: Any) -> "GenParams":
+        """Copy with some fields changed (validated)."""
+        data = self.model_dump()
+        data.update(changes)
+        if "stop" in changes and changes["stop"] is not None:
+            data["stop"] = tuple(changes["stop"])
+        return GenParams.model_validate(data)
+
+
+class TokenLogprob(BaseModel):
+    """Per-token data: the sampled token, its logprob, and optional top alternatives."""
+
+    token: str
+    logprob: float
+    top: list[tuple[str, float]] = Field(default_factory=list)
+    # Exact statistics of the full next-token distribution, when the backend has it.
+    entropy: float | None = None
+    kl_from_uniform: float | None = None
+
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+class Completion(BaseModel):
+    """What a backend returns for one request.
+
+    A failed request is a Completion too (``finish_reason == "error"``, empty text, ``error``
+    set): the run records it as a wrong answer instead of crashing.
+    """
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: FinishReason = "stop"
+    latency_s: float = 0.0
+    logprobs: list[TokenLogprob] | None = None
+    error: str | None = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Verdict(BaseModel):
+    """Structured result of checking one answer against the gold answer.
+
+    ``method`` says how the answer was found in the text (``boxed``, ``answer_is``,
+    ``hash``, ``last_number`` (a fallback), ``none``...).
+    """
+
+    extracted: str | None
+    method: str
+    correct: bool
+    reason: str = ""
+    step_marks: list[Any] | None = None
+
+
+class AnswerRecord(BaseModel):
+    """An intermediate or final answer a strategy produced, with its verdict."""
+
+    stage: str  # e.g. "initial", "sample", "refine-1", "final"
+    text_ref: int | None = None  # index of the call whose output held it, if any
+    verdict: Verdict
+
+
+class CallRecord(BaseModel):
+    """One model call made while solving: request, parameters and what came back."""
+
+    index: int
+    purpose: str
+    model: str
+    messages: list[Message]
+    params: GenParams
+    completion: Completion
+
+
+class Trace(BaseModel):
+    """Everything one strategy did on one problem, in order."""
+
+    strategy: str
+    problem_id: str
+    model: str
+    calls: list[CallRecord] = Field(default_factory=list)
+    answers: list[AnswerRecord] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    used_gold: bool = False
+
+
+class Result(BaseModel):
+    """The outcome of one strategy on one problem."""
+
+    problem_id: str
+    strategy: str
+    model: str
+    task: str
+    final_answer: str | None
+    correct: bool
+    first_correct: bool | None = None  # correctness of the first answer in the trace
+    pass_at_k: bool | None = None  # any sampled answer correct (where the strategy samples)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    used_gold: bool = False
+    error: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

@@ -1,0 +1,6 @@
+"""Metrics: intervals, paired comparisons and per-strategy summaries."""
+
+from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
+from mistakelab.metrics.summary import StrategySummary, summarize
+
+__all__ = ["PairedDiff", "StrategySummary", "paired_difference", "summarize", "wilson_interval"]

@@ -1,0 +1,84 @@
+"""Per-strategy summaries of a run: accuracy with intervals, paired comparisons, transitions.
+
+Example:
+    >>> from mistakelab.core.types import Result
+    >>> rs = [Result(problem_id=str(i), strategy="cot", model="m", task="t",
+    ...              final_answer="1", correct=i % 2 == 0, first_correct=i % 2 == 0) for i in range(4)]
+    >>> [round(r.accuracy, 2) for r in summarize(rs)]
+    [0.5]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mistakelab.core.types import Result
+from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
+
+
+@dataclass(frozen=True)
+class StrategySummary:
+    model: str
+    task: str
+    strategy: str
+    n: int
+    correct: int
+    accuracy: float
+    ci: tuple[float, float]
+    vs_baseline: PairedDiff | None  # paired difference to the first strategy of its group
+    baseline: str | None
+    wrong_to_right: int
+    right_to_wrong: int
+    pass_at_k: float | None
+    pass_ci: tuple[float, float] | None
+    mean_tokens: float
+    mean_completion_tokens: float
+    mean_seconds: float
+    mean_calls: float
+    oracle: bool
+    errors: int
+
+
+def summarize(results: list[Result], strategy_order: list[str] | None = None) -> list[StrategySummary]:
+    """One row per (model, task, strategy), in ``strategy_order`` (else first-seen order).
+
+    The first strategy of each (model, task) group is the baseline of the paired
+    differences; only problems that both strategies finished are paired.
+    """
+    groups: dict[tuple[str, str], dict[str, dict[str, Result]]] = {}
+    for r in results:
+        groups.setdefault((r.model, r.task), {}).setdefault(r.strategy, {})[r.problem_id] = r
+    rows: list[StrategySummary] = []
+    for (model, task), by_strategy in groups.items():
+        names = list(by_strategy)
+        if strategy_order:
+            names.sort(key=lambda s: strategy_order.index(s) if s in strategy_order else len(strategy_order))
+        base = names[0]
+        for name in names:
+            rs = list(by_strategy[name].values())
+            n = len(rs)
+            k = sum(r.correct for r in rs)
+            vs = None
+            if name != base:
+                common = [pid for pid in by_strategy[name] if pid in by_strategy[base]]
+                vs = paired_difference([by_strategy[base][p].correct for p in common],
+                                       [by_strategy[name][p].correct for p in common])
+            w2r = sum(1 for r in rs if r.first_correct is False and r.correct)
+            r2w = sum(1 for r in rs if r.first_correct is True and not r.correct)
+            sampled = [r for r in rs if r.pass_at_k is not None]
+            pk = sum(r.pass_at_k for r in sampled) if sampled else None
+            rows.append(StrategySummary(
+                model=model, task=task, strategy=name, n=n, correct=k,
+                accuracy=k / n if n else 0.0, ci=wilson_interval(k, n),
+                vs_baseline=vs, baseline=None if name == base else base,
+                wrong_to_right=w2r, right_to_wrong=r2w,
+                pass_at_k=(pk / len(sampled)) if sampled else None,
+                pass_ci=wilson_interval(pk, len(sampled)) if sampled else None,
+                mean_tokens=sum(r.tokens for r in rs) / max(n, 1),
+                mean_completion_tokens=sum(r.completion_tokens for r in rs) / max(n, 1),
+                mean_seconds=sum(r.seconds for r in rs) / max(n, 1),
+                mean_calls=sum(r.calls for r in rs) / max(n, 1),
+                oracle=any(r.used_gold for r in rs),
+                errors=sum(1 for r in rs if r.error),
+            ))
+    return rows

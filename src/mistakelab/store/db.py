@@ -1,0 +1,286 @@
+"""SQLite run store: runs, their problems, every model call, traces, results and the
+completion cache.
+
+Every completed model call is queued for commit as soon as it returns; a writer thread
+commits what is queued in small batches (typically within milliseconds), so the event loop
+never waits on the disk and a process killed at any moment loses at most the calls in flight
+(and the last few milliseconds of finished calls). A finished unit (one strategy on one
+problem) is written with its trace and result in one statement, after its calls.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> store = RunStore(pathlib.Path(tempfile.mkdtemp()) / "runs.db")
+    >>> store.create_run("demo", "demo", {"seed": 0})
+    True
+    >>> [r.id for r in store.list_runs()]
+    ['demo']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from mistakelab.core.types import Completion, GenParams, Message, Problem, Result, Trace
+from mistakelab.store.migrations import apply_migrations
+
+
+def cache_key(model_id: str, messages: Sequence[Message], params: GenParams) -> str:
+    """Key of the completion cache: (model, messages, parameters incl. seed)."""
+    payload = json.dumps(
+        {
+            "model": model_id,
+            "messages": [m.model_dump() for m in messages],
+            "params": params.model_dump(mode="json"),
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: str
+    name: str
+    created_at: float
+    updated_at: float
+    status: str
+    config: dict[str, Any]
+    git_rev: str | None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    unit_key: str
+    model: str
+    task: str
+    strategy: str
+    problem_id: str
+    status: str
+    result: Result | None
+
+
+class RunStore:
+    """All runs under one SQLite file (WAL mode; safe for one writer process)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self.conn = self._connect()
+        apply_migrations(self.conn)
+        # Completions written by this process, so cache look-ups see them before commit.
+        self._recent: dict[str, str] = {}
+        self._known_keys: set[str] | None = None
+        self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        self._writer_error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="mistakelab-store", daemon=True)
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def _write_loop(self) -> None:
+        conn = self._connect()
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while len(batch) < 256:  # drain what is already queued into one transaction
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = any(b is None for b in batch)
+            try:
+                conn.execute("BEGIN")
+                for b in batch:
+                    if b is not None:
+                        conn.execute(b[0], b[1])
+                conn.execute("COMMIT")
+            except BaseException as exc:  # noqa: BLE001 - surfaced by flush()
+                self._writer_error = exc
+            for _ in batch:
+                self._queue.task_done()
+            if stop:
+                conn.close()
+                return
+
+    def _enqueue(self, sql: str, args: tuple[Any, ...]) -> None:
+        if self._writer_error is not None:
+            raise RuntimeError(f"run store {self.path}: write failed") from self._writer_error
+        self._queue.put((sql, args))
+
+    def flush(self) -> None:
+        """Wait until every queued write is committed."""
+        self._queue.join()
+        if self._writer_error is not None:
+            raise RuntimeError(f"run store {self.path}: write failed") from self._writer_error
+
+    def close(self) -> None:
+        if self._writer.is_alive():
+            self.flush()
+            self._queue.put(None)
+            self._writer.join()
+        self.conn.close()
+
+    def _write(self, sql: str, args: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self.conn.execute(sql, args)
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        with self._lock:
+            rows = self.conn.execute(sql, args).fetchall()
+        return iter(rows)
+
+    # -- runs ---------------------------------------------------------------------------
+    def create_run(
+        self, run_id: str, name: str, config: dict[str, Any], git_rev: str | None = None
+    ) -> bool:
+        """Create the run if new; return False (and change nothing) when it exists."""
+        from mistakelab import __version__
+
+        now = time.time()
+        with self._lock:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?)",
+                (run_id, name, now, now, "running", json.dumps(config, sort_keys=True),
+                 git_rev, __version__),
+            )
+        return cur.rowcount == 1
+
+    def set_status(self, run_id: str, status: str) -> None:
+        self.flush()
+        self._write("UPDATE runs SET status=?, updated_at=? WHERE id=?", (status, time.time(), run_id))
+
+    def get_run(self, run_id: str) -> RunInfo | None:
+        for row in self._rows("SELECT * FROM runs WHERE id=?", (run_id,)):
+            return RunInfo(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+        return None
+
+    def list_runs(self) -> list[RunInfo]:
+        return [
+            RunInfo(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
+            for r in self._rows("SELECT * FROM runs ORDER BY created_at")
+        ]
+
+    # -- problems -----------------------------------------------------------------------
+    def save_problems(self, run_id: str, task: str, problems: Sequence[Problem]) -> None:
+        with self._lock:
+            self.conn.execute("BEGIN")
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO problems VALUES (?,?,?,?,?)",
+                [(run_id, task, i, p.id, p.model_dump_json()) for i, p in enumerate(problems)],
+            )
+            self.conn.execute("COMMIT")
+
+    def load_problems(self, run_id: str, task: str) -> list[Problem]:
+        return [
+            Problem.model_validate_json(r[0])
+            for r in self._rows(
+                "SELECT problem_json FROM problems WHERE run_id=? AND task=? ORDER BY position",
+                (run_id, task),
+            )
+        ]
+
+    # -- units --------------------------------------------------------------------------
+    def finished_units(self, run_id: str) -> set[str]:
+        self.flush()
+        return {
+            r[0]
+            for r in self._rows("SELECT unit_key FROM units WHERE run_id=? AND status='done'", (run_id,))
+        }
+
+    def save_unit(self, run_id: str, unit_key: str, result: Result, trace: Trace) -> None:
+        """Store a finished unit (idempotent: re-saving replaces, never duplicates)."""
+        self._enqueue(
+            "INSERT OR REPLACE INTO units VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (run_id, unit_key, result.model, result.task, result.strategy, result.problem_id,
+             "done", result.model_dump_json(), trace.model_dump_json(), time.time()),
+        )
+
+    def units(self, run_id: str) -> list[UnitRow]:
+        self.flush()
+        return [
+            UnitRow(r[0], r[1], r[2], r[3], r[4], r[5],
+                    Result.model_validate_json(r[6]) if r[6] else None)
+            for r in self._rows(
+                "SELECT unit_key, model, task, strategy, problem_id, status, result_json "
+                "FROM units WHERE run_id=? ORDER BY rowid", (run_id,),
+            )
+        ]
+
+    def trace(self, run_id: str, unit_key: str) -> Trace | None:
+        self.flush()
+        for r in self._rows(
+            "SELECT trace_json FROM units WHERE run_id=? AND unit_key=?", (run_id, unit_key)
+        ):
+            return Trace.model_validate_json(r[0]) if r[0] else None
+        return None
+
+    # -- calls and cache ----------------------------------------------------------------
+    def record_call(
+        self,
+        run_id: str,
+        unit_key: str,
+        key: str,
+        model: str,
+        purpose: str,
+        messages: Sequence[Message],
+        params: GenParams,
+        completion: Completion,
+    ) -> None:
+        """Log one model call and, if it succeeded and was not a cache hit, cache it."""
+        request = json.dumps(
+            {"messages": [m.model_dump() for m in messages], "params": params.model_dump(mode="json")},
+            ensure_ascii=False,
+        )
+        comp = completion.model_dump_json()
+        now = time.time()
+        if completion.ok and not completion.cached:
+            self._recent[key] = comp
+            self._enqueue(
+                "INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
+                (key, model, request, comp, now),
+            )
+        self._enqueue(
+            "INSERT INTO calls (run_id, unit_key, cache_key, model, purpose, cached,"
+            " request_json, completion_json, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (run_id, unit_key, key, model, purpose, int(completion.cached), request, comp, now),
+        )
+
+    def cached_completion(self, key: str) -> Completion | None:
+        if key in self._recent:
+            return Completion.model_validate_json(self._recent[key]).model_copy(update={"cached": True})
+        if self._known_keys is None:
+            # One scan of the keys up front turns every miss into a set look-up.
+            self._known_keys = {r[0] for r in self._rows("SELECT key FROM completion_cache")}
+        if key not in self._known_keys:
+            return None
+        for r in self._rows("SELECT completion_json FROM completion_cache WHERE key=?", (key,)):
+            return Completion.model_validate_json(r[0]).model_copy(update={"cached": True})
+        return None
+
+    def call_counts(self, run_id: str) -> tuple[int, int]:
+        """(calls sent to a model, calls served from the cache) for a run."""
+        self.flush()
+        made = cached = 0
+        for c, n in self._rows(
+            "SELECT cached, COUNT(*) FROM calls WHERE run_id=? GROUP BY cached", (run_id,)
+        ):
+            if c:
+                cached = n
+            else:
+                made = n
+        return made, cached

@@ -1,0 +1,73 @@
+"""The CLI end to end on the scripted backend: run, resume, show, runs, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mistakelab.cli.app import app
+from mistakelab.cli.options import parse_named
+
+runner = CliRunner(env={"COLUMNS": "250"})
+
+
+def _config(tmp_path: Path) -> Path:
+    outputs = tmp_path / "outputs.jsonl"
+    # toy_add problem i asks "i + 1": answer right for even i, wrong for odd.
+    outputs.write_text("\n".join(json.dumps(f"\\boxed{{{i + 1 if i % 2 == 0 else 0}}}") for i in range(4)))
+    cfg = tmp_path / "exp.toml"
+    cfg.write_text(f"""
+name = "cli"
+n_problems = 4
+concurrency = 1
+store = "{tmp_path / 'runs.db'}"
+[[models]]
+backend = "scripted"
+model = "fake"
+options = {{ outputs_file = "{outputs}" }}
+[[tasks]]
+name = "toy_add"
+[[strategies]]
+name = "cot"
+""")
+    return cfg
+
+
+def test_run_then_rerun_then_show(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    first = runner.invoke(app, ["run", str(cfg)])
+    assert first.exit_code == 0, first.output
+    assert "4 done now, 0 already done" in first.output
+    assert "50.0 [15.0, 85.0]" in first.output  # 2/4 with its Wilson interval
+    # The same command resumes: nothing left to do, and the scripted outputs are not reused.
+    again = runner.invoke(app, ["run", str(cfg)])
+    assert again.exit_code == 0, again.output
+    assert "0 done now, 4 already done" in again.output and "0 made" in again.output
+    run_id = next(line.split()[1] for line in first.output.splitlines() if line.startswith("run "))
+    shown = runner.invoke(app, ["show", "cli", "--store", str(tmp_path / "runs.db")])
+    assert shown.exit_code == 0 and run_id in shown.output and "50.0 [15.0, 85.0]" in shown.output
+    listed = runner.invoke(app, ["runs", "--store", str(tmp_path / "runs.db")])
+    assert run_id in listed.output and "complete" in listed.output
+
+
+def test_bad_config_exits_with_named_field(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("n_problems = 4", "n_problems = 0"))
+    res = runner.invoke(app, ["run", str(cfg)])
+    assert res.exit_code == 2
+    assert "n_problems" in res.output
+
+
+def test_show_unknown_run(tmp_path: Path) -> None:
+    cfg = _config(tmp_path)
+    runner.invoke(app, ["run", str(cfg)])
+    res = runner.invoke(app, ["show", "nope", "--store", str(tmp_path / "runs.db")])
+    assert res.exit_code == 2 and "no run 'nope'" in res.output
+
+
+def test_parse_named() -> None:
+    assert parse_named("self_consistency:k=4,temperature=0.7") == {
+        "name": "self_consistency", "k": 4, "temperature": 0.7}
+    assert parse_named("gsm8k_file:path=data/x.jsonl") == {"name": "gsm8k_file", "path": "data/x.jsonl"}
