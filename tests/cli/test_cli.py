@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from mistakelab.cli.app import app
+from mistakelab.cli import app
 from mistakelab.cli.options import parse_named
 
 runner = CliRunner(env={"COLUMNS": "250"})

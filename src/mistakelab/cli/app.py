@@ -253,6 +253,8 @@ def sample(
 
 
 def main() -> None:
+    from mistakelab.cli import locate_cmd  # noqa: F401  (registers the command)
+
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover

@@ -1,0 +1,346 @@
+"""A backend for any OpenAI-compatible chat server (vLLM, SGLang, llama.cpp server, Ollama,
+OpenAI) through the official async ``openai`` client.
+
+The client's own retries are switched off; this module retries timeouts, refused or failed
+connections, HTTP 429 and HTTP 5xx itself, with exponential backoff, jitter and ``Retry-After``.
+Other errors (400, 401, 404...) fail at once. A request that still fails comes back as a
+``Completion`` with ``finish_reason="error"``: :meth:`OpenAIBackend.generate` never raises for a
+failed request.
+
+Example:
+    >>> b = OpenAIBackend("qwen2.5-7b", base_url="http://127.0.0.1:8000/v1/")
+    >>> b.model_id
+    'openai:http://127.0.0.1:8000/v1:qwen2.5-7b'
+    >>> sorted(b.capabilities)
+    ['top_logprobs']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import os
+import random
+import time
+from typing import Any, Mapping, Sequence
+
+import openai
+
+from mistakelab.backends.base import Backend, ModelSpec, backends
+from mistakelab.core.types import Completion, GenParams, Message, TokenLogprob
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Sent when the key's environment variable is unset: local servers accept any key, and the
+#: openai client refuses to start without one.
+PLACEHOLDER_KEY = "EMPTY"
+
+
+class OpenAIBackend(Backend):
+    """Chat completions from an OpenAI-compatible server.
+
+    Args:
+        model: the served model name (``--served-model-name`` for vLLM).
+        base_url: the API root ending in ``/v1``; defaults to ``$OPENAI_BASE_URL`` or OpenAI's.
+        api_key_env: name of the environment variable holding the key. The key is read once,
+            here, and kept only inside the HTTP client: never in ``model_id``, ``repr`` or logs.
+            When the variable is unset the placeholder ``"EMPTY"`` is sent.
+        max_concurrency: most requests in flight at once (one semaphore per event loop).
+        max_retries: retries after the first attempt, so ``max_retries + 1`` attempts at most.
+        initial_backoff, max_backoff: the retry delay doubles from ``initial_backoff`` up to
+            ``max_backoff`` seconds, each delay drawn between half and all of that value.
+            A ``Retry-After`` header (capped at ``max_backoff``) replaces the computed delay.
+        timeout: seconds allowed per attempt.
+        extra_body: JSON fields merged into every request body, for server-specific options
+            (vLLM: ``{"repetition_penalty": 1.1}``).
+
+    Parameter mapping: ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed`` go as the
+    standard fields; ``logprobs``/``top_logprobs`` become ``logprobs=True, top_logprobs=k``.
+    ``top_k > 0`` is not part of the OpenAI API, so it is sent as ``top_k`` in the request body;
+    vLLM, SGLang and the llama.cpp server honour it, OpenAI itself rejects or ignores it.
+
+    Logprobs: servers return only the top-k alternatives of each token, so the exact
+    ``entropy`` and ``kl_from_uniform`` of the full distribution cannot be computed; they are
+    left ``None`` rather than approximated from the top-k.
+
+    Prefill: a final assistant message is sent as-is. Whether the model *continues* it depends
+    on the server; for vLLM pass
+    ``extra_body={"continue_final_message": True, "add_generation_prompt": False}``, which also
+    adds ``"prefill"`` to :attr:`capabilities`.
+
+    Example:
+        >>> import asyncio
+        >>> from mistakelab.core import GenParams, Message
+        >>> async def ask(question: str) -> str:  # doctest: +SKIP
+        ...     async with OpenAIBackend("qwen2.5-7b", base_url="http://127.0.0.1:8000/v1") as b:
+        ...         c = await b.generate([Message(role="user", content=question)], GenParams())
+        ...         return c.text if c.ok else c.error
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        max_concurrency: int = 16,
+        max_retries: int = 5,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        timeout: float = 120.0,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be at least 0, got {max_retries}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        self.api_key_env = api_key_env
+        self.max_concurrency = int(max_concurrency)
+        self.max_retries = int(max_retries)
+        self.initial_backoff = float(initial_backoff)
+        self.max_backoff = float(max_backoff)
+        self.timeout = float(timeout)
+        self.extra_body: dict[str, Any] = dict(extra_body or {})
+        self.model_id = f"openai:{self.base_url}:{model}"
+        caps = {"top_logprobs"}
+        if self.extra_body.get("continue_final_message"):
+            caps.add("prefill")
+        self.capabilities = frozenset(caps)
+        # The key goes straight into the client; this object keeps no copy of its own.
+        self._client = openai.AsyncOpenAI(
+            api_key=os.environ.get(api_key_env) or PLACEHOLDER_KEY,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout,
+        )
+        self._rng = random.Random()
+        self._sleep = asyncio.sleep  # the retry wait; tests swap it to record the delays
+        # asyncio primitives belong to one loop; a backend reused under a new asyncio.run()
+        # gets a fresh semaphore instead of a "bound to a different event loop" error.
+        self._sem: asyncio.Semaphore | None = None
+        self._sem_loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, "
+            f"api_key_env={self.api_key_env!r}, max_concurrency={self.max_concurrency}, "
+            f"max_retries={self.max_retries}, timeout={self.timeout})"
+        )
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._sem is None or self._sem_loop is not loop:
+            self._sem = asyncio.Semaphore(self.max_concurrency)
+            self._sem_loop = loop
+        return self._sem
+
+    def build_request(self, messages: Sequence[Message], params: GenParams) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` for one request.
+
+        Example:
+            >>> b = OpenAIBackend("m", base_url="http://127.0.0.1:1/v1")
+            >>> req = b.build_request([Message(role="user", content="hi")],
+            ...                       GenParams(top_k=20, stop=("\\n",)))
+            >>> req["stop"], req["extra_body"]
+            (['\\n'], {'top_k': 20})
+        """
+        req: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if params.stop:
+            req["stop"] = list(params.stop)
+        if params.seed is not None:
+            req["seed"] = params.seed
+        if params.logprobs or params.top_logprobs > 0:
+            req["logprobs"] = True
+            if params.top_logprobs > 0:
+                req["top_logprobs"] = params.top_logprobs
+        body = dict(self.extra_body)
+        if params.top_k > 0:
+            body["top_k"] = params.top_k  # the request's own top_k beats a configured one
+        if body:
+            req["extra_body"] = body
+        return req
+
+    async def generate(self, messages: Sequence[Message], params: GenParams) -> Completion:
+        """One chat completion; failures come back as an error Completion, never raised."""
+        request = self.build_request(messages, params)
+        attempts = self.max_retries + 1
+        started = time.perf_counter()
+        last_error = "no attempt made"
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._semaphore():
+                    t0 = time.perf_counter()
+                    response = await self._client.chat.completions.create(**request)
+                    latency = time.perf_counter() - t0
+            except openai.APIError as exc:
+                retryable, description, retry_after = self._classify(exc)
+                last_error = description
+                if not retryable:
+                    return self._error(f"{description}; not retried (attempt {attempt})", started)
+                if attempt == attempts:
+                    break
+                delay = self._backoff(attempt, retry_after)
+                log.info(  # info: the final failure is reported in the Completion
+                    "%s: %s; retry %d/%d in %.2fs",
+                    self.model_id, description, attempt, self.max_retries, delay,
+                )
+                await self._sleep(delay)
+                continue
+            try:
+                return _to_completion(response, latency)
+            except (AttributeError, IndexError, TypeError, ValueError) as exc:
+                # A 200 whose body is not a chat completion: retrying would not fix it.
+                return self._error(f"malformed response ({type(exc).__name__}: {exc})", started)
+        return self._error(f"{last_error}; gave up after {attempts} attempts", started)
+
+    def _classify(self, exc: openai.APIError) -> tuple[bool, str, float | None]:
+        """(retryable, description, Retry-After seconds or None) of a failed attempt."""
+        # APITimeoutError subclasses APIConnectionError, so it is tested first.
+        if isinstance(exc, openai.APITimeoutError):
+            return True, f"request timed out (timeout {self.timeout:g}s)", None
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            return True, f"connection failed ({type(cause).__name__}: {cause})", None
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            description = f"HTTP {status} ({type(exc).__name__}): {self._redact(str(exc))[:300]}"
+            retryable = status in (408, 429) or status >= 500
+            return retryable, description, _retry_after(exc.response.headers)
+        return False, f"{type(exc).__name__}: {self._redact(str(exc))[:300]}", None
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Delay before retry ``attempt`` (1-based): the server's wish, else jittered doubling."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        ceiling = min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1))
+        # Jitter spreads out the retries of many requests that failed together.
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def _redact(self, text: str) -> str:
+        # Some servers echo the key back in their error messages.
+        key = self._client.api_key
+        if isinstance(key, str) and key != PLACEHOLDER_KEY and len(key) >= 4:
+            text = text.replace(key, "***")
+        return text
+
+    def _error(self, message: str, started: float) -> Completion:
+        return Completion(
+            text="",
+            finish_reason="error",
+            error=f"{self.model_id}: {message}",
+            latency_s=time.perf_counter() - started,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client. Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            await self._client.close()
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait (``retry-after-ms``, or ``Retry-After`` as seconds
+    or an HTTP date), or None.
+
+    Example:
+        >>> _retry_after({"retry-after": "2"}), _retry_after({}), _retry_after({"retry-after": "x"})
+        (2.0, None, None)
+    """
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time()
+
+
+def _to_completion(response: Any, latency: float) -> Completion:
+    """Map a ``ChatCompletion`` to our :class:`Completion`."""
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    logprobs = None
+    content_logprobs = getattr(getattr(choice, "logprobs", None), "content", None)
+    if content_logprobs is not None:
+        logprobs = [
+            TokenLogprob(
+                token=t.token,
+                logprob=t.logprob,
+                top=[(alt.token, alt.logprob) for alt in (t.top_logprobs or [])],
+            )
+            for t in content_logprobs
+        ]
+    return Completion(
+        text=choice.message.content or "",
+        prompt_tokens=(getattr(usage, "prompt_tokens", None) or 0) if usage else 0,
+        completion_tokens=(getattr(usage, "completion_tokens", None) or 0) if usage else 0,
+        # Anything else ("content_filter", "tool_calls", None) still ended the text.
+        finish_reason="length" if choice.finish_reason == "length" else "stop",
+        latency_s=latency,
+        logprobs=logprobs,
+    )
+
+
+_OPTIONS = (
+    "base_url",
+    "api_key_env",
+    "max_concurrency",
+    "max_retries",
+    "initial_backoff",
+    "max_backoff",
+    "timeout",
+    "extra_body",
+)
+
+
+def from_spec(spec: ModelSpec) -> OpenAIBackend:
+    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above.
+
+    Example:
+        >>> spec = ModelSpec(backend="openai", model="m",
+        ...                  options={"base_url": "http://127.0.0.1:8000/v1", "max_retries": 2})
+        >>> from_spec(spec).max_retries
+        2
+    """
+    if "api_key" in spec.options:
+        raise ValueError(
+            "openai backend: keep the API key out of configs; put it in an environment "
+            "variable and name that variable with options.api_key_env"
+        )
+    unknown = sorted(set(spec.options) - set(_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
+        )
+    return OpenAIBackend(spec.model, **spec.options)
+
+
+backends.register("openai", from_spec)

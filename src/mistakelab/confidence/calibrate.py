@@ -1,0 +1,100 @@
+"""Collect answers with confidence signals and measure how well each signal predicts
+correctness (AUROC, ECE, selective accuracy).
+
+Example:
+    >>> rows = [SignalRow("p", 0, True, {"s": 2.0}), SignalRow("q", 0, False, {"s": 1.0})]
+    >>> report = calibration_report(rows)
+    >>> report["s"].auroc
+    1.0
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from mistakelab.confidence.signals import SIGNALS, agreement
+from mistakelab.core.types import GenParams, Problem
+from mistakelab.metrics.calibration import (
+    ECEResult,
+    SelectivePoint,
+    auroc,
+    expected_calibration_error,
+    minmax_to_unit,
+    selective_accuracy,
+)
+from mistakelab.tasks.base import Task
+
+
+@dataclass
+class SignalRow:
+    problem_id: str
+    sample: int
+    correct: bool
+    signals: dict[str, float | None]
+
+
+@dataclass
+class SignalReport:
+    name: str
+    n: int  # completions with the signal available
+    missing: int
+    auroc: float | None
+    ece: ECEResult | None
+    ece_scaling: str
+    selective: list[SelectivePoint]
+    missing_reason: str = ""
+
+
+async def collect_signals(task: Task, problems: list[Problem], caller, k: int, params: GenParams,  # type: ignore[no-untyped-def]
+                          concurrency: int = 8) -> list[SignalRow]:
+    """k samples per problem (with per-token data), each with every signal it supports."""
+    sem = asyncio.Semaphore(concurrency)
+    params = params.with_(logprobs=True)
+
+    async def one(p: Problem) -> list[SignalRow]:
+        async with sem:
+            seeds = [hash_seed(p.id, i) for i in range(k)]
+            outs = await caller.sample(f"calibrate|{p.id}", "sample", task.prompt(p), params, seeds)
+        answers = [task.extract(o.text).text if o.ok else None for o in outs]
+        agree = agreement(answers, key=task.answer_key)
+        rows = []
+        for i, (o, a) in enumerate(zip(outs, agree)):
+            sig: dict[str, float | None] = {name: fn(o).value for name, fn in SIGNALS.items()}
+            sig["agreement"] = a.value
+            rows.append(SignalRow(p.id, i, o.ok and task.verify(p, o.text).correct, sig))
+        return rows
+
+    nested = await asyncio.gather(*(one(p) for p in problems))
+    return [r for rows in nested for r in rows]
+
+
+def hash_seed(problem_id: str, i: int) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(f"{problem_id}|{i}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
+
+
+def calibration_report(rows: list[SignalRow], n_bins: int = 10) -> dict[str, SignalReport]:
+    """AUROC, ECE and selective accuracy per signal. ECE uses the raw value for signals that
+    are probabilities (agreement) and a min-max rescaling to [0, 1] otherwise (stated in
+    ``ece_scaling``)."""
+    names = sorted({k for r in rows for k in r.signals})
+    out = {}
+    for name in names:
+        vals = [r.signals.get(name) for r in rows]
+        labels = [r.correct for r in rows]
+        have = [v for v in vals if v is not None]
+        if not have:
+            out[name] = SignalReport(name, 0, len(vals), None, None, "", [],
+                                     "unavailable from this backend (needs full distribution or logprobs)")
+            continue
+        is_prob = name == "agreement"
+        probs = vals if is_prob else minmax_to_unit(vals)
+        out[name] = SignalReport(
+            name, len(have), len(vals) - len(have), auroc(vals, labels),
+            expected_calibration_error(probs, labels, n_bins),
+            "raw (a probability)" if is_prob else "min-max rescaled to [0,1]",
+            selective_accuracy(vals, labels),
+        )
+    return out

@@ -1,0 +1,83 @@
+"""``critic``: a model reviews the steps and names the earliest wrong one (ProcessBench
+protocol): steps wrapped in indexed paragraph tags, answer as the index in ``\\boxed{}``
+(-1 when all are correct). Unparseable output = no prediction. With ``n > 1`` samples
+(temperature 1, top_p 0.9) the majority of the parsed indices wins (ties: earliest seen).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mistakelab.core.types import Message
+from mistakelab.locate.base import Locator, LocatorResult, locators
+from mistakelab.locate.records import LocateRecord
+from mistakelab.strategies.context import StrategyContext
+
+CRITIC_PROMPT = (
+    "The following is a math problem and a solution split into paragraphs, each enclosed in "
+    "tags and indexed from 0.\n\n[Math Problem]\n\n{problem}\n\n[Solution]\n\n{tagged}\n\n"
+    "Review the paragraphs in order. Your task is to find the earliest paragraph that contains "
+    "an error (a wrong calculation, a wrong use of the problem's facts, or a wrong logical step). "
+    "After your review, put the index of that paragraph in \\boxed{{}}, for example \\boxed{{2}}. "
+    "If every paragraph is correct, put -1 in the box: \\boxed{{-1}}."
+)
+
+_BOXED_INT = re.compile(r"\\boxed\s*\{\s*(-?\d+)\s*\}")
+
+
+def tag_steps(steps: list[str]) -> str:
+    return "\n\n".join(f"<paragraph_{i}>\n{s}\n</paragraph_{i}>" for i, s in enumerate(steps))
+
+
+def parse_critic(text: str, n_steps: int) -> int | None:
+    """The last boxed integer if it is -1 or a valid step index, else None.
+
+    Example:
+        >>> parse_critic("Paragraph 1 miscounts. \\\\boxed{1}", 3)
+        1
+        >>> parse_critic("all good", 3) is None
+        True
+    """
+    found = _BOXED_INT.findall(text)
+    if not found:
+        return None
+    idx = int(found[-1])
+    return idx if -1 <= idx < n_steps else None
+
+
+class CriticParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(default=1, ge=1)
+    max_tokens: int = 768
+    prompt: str = CRITIC_PROMPT
+
+
+class CriticLocator(Locator):
+    name = "critic"
+    needs_model = True
+
+    def __init__(self, **params: object) -> None:
+        self.params = CriticParams.model_validate(params)
+
+    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+        p = self.params
+        msg = [Message(role="user", content=p.prompt.format(problem=record.problem, tagged=tag_steps(record.steps)))]
+        if p.n == 1:
+            outs = [await ctx.generate(msg, purpose="critic", temperature=0.0, max_tokens=p.max_tokens)]
+        else:
+            outs = await ctx.sample(msg, p.n, purpose="critic", temperature=1.0, top_p=0.9,
+                                    max_tokens=p.max_tokens)
+        parsed = [parse_critic(o.text, len(record.steps)) for o in outs]
+        votes = Counter(x for x in parsed if x is not None)
+        if not votes:
+            return LocatorResult(first_error=None, raw=[o.text for o in outs], note="unparseable")
+        best = max(votes.values())
+        winner = next(x for x in parsed if x is not None and votes[x] == best)
+        return LocatorResult(first_error=winner, raw=[o.text for o in outs],
+                             note=f"votes {dict(votes)}" if p.n > 1 else "")
+
+
+locators.register("critic", CriticLocator)

@@ -1,0 +1,64 @@
+"""Confidence signals: exact where the data allows, explicitly unavailable otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+
+from mistakelab.backends import ScriptedBackend
+from mistakelab.confidence import agreement, mean_entropy, mean_logprob, self_certainty
+from mistakelab.confidence.calibrate import calibration_report, collect_signals
+from mistakelab.core.types import Completion, GenParams, TokenLogprob
+from mistakelab.runner.gateway import CallStats, ModelCaller
+from mistakelab.store import RunStore
+
+from conftest import ToyAdd
+
+
+def tok(lp: float, h: float | None, v: int = 100) -> TokenLogprob:
+    return TokenLogprob(token="x", logprob=lp, entropy=h, kl_from_uniform=None if h is None else math.log(v) - h)
+
+
+def test_full_distribution_signals_are_means() -> None:
+    c = Completion(text="", logprobs=[tok(-0.5, 1.0), tok(-1.5, 2.0)])
+    assert mean_logprob(c).value == pytest.approx(-1.0)
+    assert mean_entropy(c).value == pytest.approx(1.5)
+    assert self_certainty(c).value == pytest.approx(math.log(100) - 1.5)
+
+
+def test_top_k_only_is_unavailable_not_approximated() -> None:
+    c = Completion(text="", logprobs=[tok(-0.5, None)])
+    sc = self_certainty(c)
+    assert sc.value is None and "top-k" in sc.reason
+    assert mean_logprob(c).value == -0.5  # exact from the sampled token alone
+    assert self_certainty(Completion(text="")).reason.startswith("no per-token data")
+
+
+def test_agreement_pools_equivalent_answers() -> None:
+    vals = [s.value for s in agreement(["1,000", "1000", "7", None], key=ToyAdd().answer_key)]
+    assert vals == [0.5, 0.5, 0.25, 0.0]
+
+
+def test_collect_and_report_on_scripted_model(tmp_path: Path) -> None:
+    # Confident (low-entropy) samples answer right, unsure ones wrong: AUROC must be 1.
+    def reply(messages, params):  # type: ignore[no-untyped-def]
+        assert params.logprobs
+        q = messages[-1].content
+        right = str(int(q.split()[2]) + 1)
+        good = params.seed % 2 == 0
+        h = 0.2 if good else 2.0
+        return Completion(text=f"\\boxed{{{right if good else 0}}}", logprobs=[tok(-0.1, h), tok(-0.3, h)])
+
+    store = RunStore(tmp_path / "r.db")
+    store.create_run("c", "c", {})
+    caller = ModelCaller(lambda: ScriptedBackend(reply), "scripted:x", store, "c", CallStats())
+    task = ToyAdd()
+    rows = asyncio.run(collect_signals(task, task.load(6, 0), caller, 4, GenParams(temperature=0.7)))
+    assert len(rows) == 24 and 0 < sum(r.correct for r in rows) < 24
+    rep = calibration_report(rows)
+    assert rep["self_certainty"].auroc == 1.0 and rep["neg_entropy"].auroc == 1.0
+    assert rep["mean_logprob"].auroc == 0.5  # identical logprobs carry no information
+    assert rep["agreement"].ece is not None and rep["agreement"].ece_scaling.startswith("raw")
