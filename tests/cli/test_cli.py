@@ -71,3 +71,33 @@ def test_parse_named() -> None:
     assert parse_named("self_consistency:k=4,temperature=0.7") == {
         "name": "self_consistency", "k": 4, "temperature": 0.7}
     assert parse_named("gsm8k_file:path=data/x.jsonl") == {"name": "gsm8k_file", "path": "data/x.jsonl"}
+
+
+def test_tasks_and_sample_commands() -> None:
+    listed = runner.invoke(app, ["tasks"])
+    assert listed.exit_code == 0
+    for name in ("gsm_symbolic", "igsm", "knights_knaves", "gsm8k_file", "math_sample"):
+        assert name in listed.output
+    sampled = runner.invoke(app, ["sample", "igsm:min_ops=3,max_ops=4", "-n", "2", "--seed", "1"])
+    assert sampled.exit_code == 0, sampled.output
+    assert "igsm-1-0" in sampled.output and "step 0:" in sampled.output and "gold answer" in sampled.output
+    bad = runner.invoke(app, ["sample", "igsm:min_ops=9,max_ops=2"])
+    assert bad.exit_code == 2
+
+
+def test_locate_on_a_processbench_file(tmp_path: Path) -> None:
+    data = tmp_path / "pb.jsonl"
+    rows = [
+        {"problem": "p", "steps": ["2 + 2 = 5", "so 5"], "label": 0, "final_answer_correct": False},
+        {"problem": "p", "steps": ["2 + 2 = 4", "so 4"], "label": -1, "final_answer_correct": True},
+        {"problem": "p", "steps": ["2 + 2 = 4", "then we double it to get 9"], "label": 1,
+         "final_answer_correct": False},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    preds = tmp_path / "preds.jsonl"
+    res = runner.invoke(app, ["locate", "--data", str(data), "--locator", "arithmetic",
+                              "--store", str(tmp_path / "r.db"), "--predictions", str(preds)])
+    assert res.exit_code == 0, res.output
+    got = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [g["pred"] for g in got] == [0, -1, -1]
+    assert "50.0" in res.output  # acc_err: 1 of 2 records with an error
