@@ -140,7 +140,7 @@ def show(
     st = RunStore(store)
     info = _find_run(st, run)
     results = [u.result for u in st.units(info.id) if u.result]
-    order = [s.get("label_") or _label(s) for s in info.config.get("strategies", [])]
+    order = [_label(s) for s in info.config.get("strategies", [])]
     made, cached = st.call_counts(info.id)
     console.print(f"run [bold]{info.id}[/bold] ({info.status}); git {info.git_rev or 'unknown'}; "
                   f"model calls: {made} made, {cached} from cache")
@@ -151,6 +151,34 @@ def _label(spec: dict[str, Any]) -> str:
     from mistakelab.strategies import StrategySpec
 
     return StrategySpec.model_validate(spec).label
+
+
+@app.command()
+def errors(
+    run: str = typer.Argument(..., help="Run id (or name)."),
+    store: str = typer.Option(DEFAULT_STORE, help="Run store file."),
+) -> None:
+    """Where wrong solutions first went wrong, by the tasks' step verifiers."""
+    from rich.table import Table
+
+    from mistakelab.report.errors import error_profiles
+    from mistakelab.store import RunStore
+    from mistakelab.tasks import create_task
+
+    if not Path(store).exists():
+        _fail(f"no run store at {store}")
+    st = RunStore(store)
+    info = _find_run(st, run)
+    specs = info.config.get("tasks", [])
+    tasks_by_label = {(s.get("label") or s["name"]): create_task(s["name"], s.get("options") or {}) for s in specs}
+    table = Table("task", "strategy", "n", "wrong", "earliest wrong step found", "final answer only",
+                  "no step verifier", "earliest wrong step: count", "kind of first error")
+    for p in error_profiles(st, info.id, tasks_by_label):
+        hist = ", ".join(f"{k}: {v}" for k, v in sorted(p.first_error.items())) or "–"
+        kinds = ", ".join(f"{k}: {v}" for k, v in p.kinds.most_common()) or "–"
+        table.add_row(p.task, p.strategy, str(p.n), str(p.wrong), str(p.with_step), str(p.final_only),
+                      str(p.no_verifier), hist, kinds)
+    console.print(table)
 
 
 @app.command()

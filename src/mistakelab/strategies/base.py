@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.registry import Registry
 
@@ -58,9 +58,9 @@ class StrategySpec(BaseModel):
         'self_consistency(k=8)'
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     name: str
-    label_: str | None = None
+    label_: str | None = Field(default=None, alias="label")
 
     def params_dict(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

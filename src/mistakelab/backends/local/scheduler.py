@@ -1,0 +1,151 @@
+"""Slot bookkeeping for the engine: admission, prompt sharing and slot recycling.
+
+No llama.cpp calls here: the KV operations (``seq_cp``, ``seq_rm``) and result delivery are
+injected, so the scheduling rules can be read (and tested) on their own.
+
+Rules: requests wait in a FIFO queue of groups; a free slot goes to the head group. The first
+branch of a group evaluates the prompt (``prefill``); siblings admitted meanwhile ``wait`` and
+get the prompt's KV copied when it is done; later siblings copy it from a live member, or take
+over a finished sibling's slot with its prompt kept (``ready``: their first token is sampled
+from the saved logits row of the prompt).
+
+Example:
+    >>> s = Scheduler(2, seq_cp=lambda *a: None, seq_rm=lambda *a: None, deliver=lambda *a: None,
+    ...               stats=EngineStats())
+    >>> s.has_work()
+    False
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from mistakelab.backends.local.state import (
+    DECODE,
+    PREFILL,
+    READY,
+    WAIT,
+    Branch,
+    EngineStats,
+    Group,
+    Seq,
+)
+from mistakelab.core.types import Completion
+
+
+class Scheduler:
+    """Which branch holds which sequence slot, and in which state."""
+
+    def __init__(
+        self,
+        n_seq: int,
+        *,
+        seq_cp: Callable[[int, int, int, int], None],
+        seq_rm: Callable[[int, int, int], None],
+        deliver: Callable[[Branch, Completion], None],
+        stats: EngineStats,
+    ) -> None:
+        self.slots: list[Seq | None] = [None] * n_seq
+        self.queue: deque[Group] = deque()
+        self.prefilling: list[Seq] = []  # leaders evaluating their prompt, in admission order
+        self.ready: list[Seq] = []  # prompt shared; first token to sample from the saved row
+        self._seq_cp, self._seq_rm, self._deliver = seq_cp, seq_rm, deliver
+        self.stats = stats
+
+    def has_work(self) -> bool:
+        return bool(self.queue or self.prefilling or self.ready or any(self.slots))
+
+    def admit(self) -> None:
+        free = [i for i, s in enumerate(self.slots) if s is None]
+        while free and self.queue:
+            g = self.queue[0]
+            self.start(g, g.pending.popleft(), free.pop(0))
+            if not g.pending:
+                self.queue.popleft()
+
+    def start(self, g: Group, branch: Branch, slot: int, has_prompt: bool = False) -> None:
+        """Put ``branch`` into ``slot``; ``has_prompt``: the slot's KV holds exactly the prompt."""
+        n = len(g.tokens)
+        if has_prompt or (g.prompt_done and g.members):
+            if not has_prompt:  # share a live sibling's prompt cells
+                self._seq_cp(g.members[0].slot, slot, 0, n)
+            self.stats.kv_copies += 1
+            seq = Seq(slot, branch, g, READY)
+            seq.pos, seq.first_row = n, g.first_logits
+            self.ready.append(seq)
+        elif not g.members:  # first (or only surviving) branch: evaluate the prompt
+            g.n_eval, g.prompt_done = 0, False
+            seq = Seq(slot, branch, g, PREFILL)
+            self.prefilling.append(seq)
+        else:  # the prompt is being evaluated by a sibling: copy it when done
+            seq = Seq(slot, branch, g, WAIT)
+        g.members.append(seq)
+        self.slots[slot] = seq
+        if not g.pending:
+            g.first_logits = None
+
+    def prompt_done(self, leader: Seq, row: np.ndarray) -> list[tuple[Seq, np.ndarray]]:
+        g = leader.group
+        n = len(g.tokens)
+        g.prompt_done = True
+        self.prefilling.remove(leader)
+        leader.state, leader.pos = DECODE, n
+        out = [(leader, row)]
+        for seq in g.members:
+            if seq.state == WAIT:
+                self._seq_cp(leader.slot, seq.slot, 0, n)
+                self.stats.kv_copies += 1
+                seq.state, seq.pos = DECODE, n
+                out.append((seq, row))
+        if g.pending:
+            g.first_logits = row.copy()  # later branches sample their first token from it
+        return out
+
+    def finish(self, seq: Seq, reason: str | None, error: str | None = None) -> None:
+        g, br = seq.group, seq.branch
+        g.members.remove(seq)
+        if seq in self.prefilling:
+            self.prefilling.remove(seq)
+        if seq in self.ready:
+            self.ready.remove(seq)
+        self.slots[seq.slot] = None
+        if error is None and g.pending and g.prompt_done:
+            # Recycle the slot for a waiting sibling: keep the prompt, drop the generated part.
+            self._seq_rm(seq.slot, len(g.tokens), -1)
+            self.start(g, g.pending.popleft(), seq.slot, has_prompt=True)
+            if not g.pending and g in self.queue:
+                self.queue.remove(g)
+        else:
+            self._seq_rm(seq.slot, -1, -1)
+            if error is not None and seq.state == PREFILL:
+                waiting = [m for m in g.members if m.state == WAIT]
+                if waiting:  # promote a waiting sibling to evaluate the prompt afresh
+                    waiting[0].state = PREFILL
+                    g.n_eval, g.prompt_done = 0, False
+                    self.prefilling.append(waiting[0])
+        if reason is not None:  # delivered last: a caller that sees it sees the slot released
+            self._deliver(br, Completion(
+                text="" if error else seq.out.finish(),
+                prompt_tokens=len(g.tokens),
+                completion_tokens=seq.n_gen,
+                finish_reason=reason,  # type: ignore[arg-type]
+                latency_s=time.perf_counter() - br.t0,
+                logprobs=seq.logprobs,
+                error=error,
+            ))
+
+    def fail_everything(self, error: str) -> None:
+        for seq in [s for s in self.slots if s is not None]:
+            self.finish(seq, "error", error)
+        groups, self.queue = list(self.queue), deque()
+        for g in groups:
+            while g.pending:
+                br = g.pending.popleft()
+                self._deliver(br, Completion(text="", prompt_tokens=len(g.tokens),
+                                             finish_reason="error", error=error))
+        self.prefilling.clear()
+        self.ready.clear()

@@ -1,0 +1,98 @@
+"""Engine state: settings, statistics, hook payloads and the per-request bookkeeping.
+
+A *group* is one prompt with k *branches* (requested completions); a branch that holds one of
+the context's sequence slots is a *seq*, in one of four states: ``prefill`` (evaluating the
+prompt), ``wait`` (a sibling is evaluating it), ``ready`` (prompt KV shared; first token still
+to sample) and ``decode``.
+
+Example:
+    >>> EngineSettings(n_seq=4).n_ctx_per_seq
+    2048
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from mistakelab.backends.local.output import TextOutput
+from mistakelab.core.types import GenParams, TokenLogprob
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Context shape: ``n_seq`` parallel sequences of ``n_ctx_per_seq`` tokens each."""
+
+    n_seq: int = 8
+    n_ctx_per_seq: int = 2048
+    n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    n_batch: int = 512
+
+
+@dataclass
+class EngineStats:
+    """Counters since start (or :meth:`Engine.reset_stats`)."""
+
+    decode_steps: int = 0  # llama_decode calls
+    prompt_tokens_evaluated: int = 0  # prompt tokens put through the model
+    tokens_generated: int = 0
+    max_seqs_per_step: int = 0  # most distinct sequences in one decode batch
+    shared_steps: int = 0  # decode steps whose batch held more than one sequence
+    kv_copies: int = 0  # branches that reused a prompt via llama_memory_seq_cp
+    requests_done: int = 0
+    errors: int = 0
+    decode_s: float = 0.0
+    sample_s: float = 0.0
+
+
+@dataclass
+class StepLogits:
+    """What a logits hook sees for one step; called on the engine thread.
+
+    ``logits`` is a fresh (rows x vocab) float32 copy of the raw logits of every row sampled
+    this step (the hook may keep it); ``tags`` are the ``tag`` values given to
+    :meth:`Engine.submit`; ``positions`` the sequence position each sampled token will take.
+    """
+
+    tags: list[Any]
+    logits: np.ndarray
+    tokens: np.ndarray
+    positions: list[int]
+
+
+LogitsHook = Callable[[StepLogits], None]
+PREFILL, WAIT, READY, DECODE = "prefill", "wait", "ready", "decode"
+
+
+class Branch:
+    def __init__(self, params: GenParams, future: asyncio.Future, loop: Any, tag: Any) -> None:
+        self.params, self.future, self.loop, self.tag = params, future, loop, tag
+        self.rng = np.random.default_rng(params.seed)
+        self.t0 = time.perf_counter()
+
+
+class Group:
+    def __init__(self, tokens: list[int], branches: list[Branch]) -> None:
+        self.tokens = tokens
+        self.pending: deque[Branch] = deque(branches)
+        self.members: list[Seq] = []
+        self.n_eval = 0  # prompt tokens already in the leader's KV
+        self.prompt_done = False
+        self.first_logits: np.ndarray | None = None  # kept while branches still wait
+
+
+class Seq:
+    def __init__(self, slot: int, branch: Branch, group: Group, state: str) -> None:
+        self.slot, self.branch, self.group, self.state = slot, branch, group, state
+        self.pos = 0  # KV positions filled
+        self.next_token = -1
+        self.n_gen = 0
+        self.out = TextOutput(branch.params.stop)
+        self.logprobs: list[TokenLogprob] | None = [] if branch.params.logprobs else None
+        self.first_row: np.ndarray | None = None
