@@ -21,38 +21,48 @@ def _ci(lo: float, hi: float) -> str:
 
 
 def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
-    """A rich Table of strategy summaries (one per model × task × strategy)."""
-    table = Table(title=title or None, show_lines=False)
-    for col, just in [
-        ("model", "left"), ("task", "left"), ("strategy", "left"), ("n", "right"),
-        ("acc % [95% CI]", "right"), ("Δ vs first, pts [95% CI]", "right"),
-        ("wrong→right", "right"), ("right→wrong", "right"), ("pass@k % [95% CI]", "right"),
-        ("tokens/prob", "right"), ("calls/prob", "right"), ("s/prob", "right"), ("oracle", "center"),
-    ]:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    """A rich Table of strategy summaries for one (model, task) group."""
+    table = Table(title=title or None, show_lines=False, pad_edge=False)
+    for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
+                "pass@k % [95% CI]", "tok/prob", "calls/prob", "s/prob", "oracle"):
+        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
         if r.vs_baseline is None:
-            vs = "(baseline)"
+            vs = "baseline"
         else:
             d = r.vs_baseline
-            vs = f"{100 * d.diff:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] (+{d.b_only}/-{d.a_only})"
+            vs = f"{100 * d.diff:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] +{d.b_only}/-{d.a_only}"
         pk = "–" if r.pass_at_k is None or r.pass_ci is None else f"{_pct(r.pass_at_k)} {_ci(*r.pass_ci)}"
         table.add_row(
-            r.model, r.task, r.strategy + (" [oracle-assisted]" if r.oracle else ""), str(r.n),
+            r.strategy + (" [oracle-assisted]" if r.oracle else ""), str(r.n),
             f"{_pct(r.accuracy)} {_ci(*r.ci)}", vs, str(r.wrong_to_right), str(r.right_to_wrong),
-            pk, f"{r.mean_tokens:.0f}", f"{r.mean_calls:.1f}", f"{r.mean_seconds:.1f}",
+            pk, f"{r.mean_tokens:.0f}", f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
             "yes" if r.oracle else "no",
         )
     return table
 
 
+def grouped_tables(rows: list[StrategySummary], title: str = "") -> list[Table]:
+    """One table per (model, task), titled with both."""
+    groups: dict[tuple[str, str], list[StrategySummary]] = {}
+    for r in rows:
+        groups.setdefault((r.model, r.task), []).append(r)
+    prefix = f"{title}: " if title else ""
+    return [summary_table(g, f"{prefix}{m} on {t}") for (m, t), g in groups.items()]
+
+
 def print_summary(rows: list[StrategySummary], title: str = "", console: Console | None = None) -> None:
     console = console or Console()
-    console.print(summary_table(rows, title))
-    console.print(
+    # Piped output defaults to 80 columns, which would fold every cell: give the table room.
+    wide = Console(width=max(console.width, 160), file=console.file, force_terminal=console.is_terminal,
+                   no_color=console.no_color)
+    for table in grouped_tables(rows, title):
+        wide.print(table)
+    wide.print(
         "acc: final answer correct, 95% Wilson interval. Δ: paired difference to the first "
-        "strategy on the same problems (Newcombe interval; +problems only this one solved / "
-        "-only the first solved). wrong→right / right→wrong: first answer in the trace vs the "
-        "final one. tokens: prompt + completion, cache hits included (the strategy's own cost).",
+        "strategy on the same problems, in percentage points (Newcombe interval; +problems only "
+        "this one solved / -only the first solved). w→r / r→w: first answer in the trace vs the "
+        "final one. tok: prompt + completion tokens, cache hits included (the strategy's own "
+        "cost). s/prob: wall seconds per problem, shared with the other units in flight.",
         style="dim",
     )

@@ -71,6 +71,11 @@ def unit_key(model: str, task: str, strategy: str, problem_id: str) -> str:
     return f"{model}|{task}|{strategy}|{problem_id}"
 
 
+def _chain_length(u: "_Unit") -> int:
+    sdef, params = u.strategy.resolve()
+    return sdef.chain(params) if sdef.chain else 1
+
+
 @dataclass
 class _Unit:
     key: str
@@ -116,6 +121,7 @@ async def run_experiment(
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
+    pending.sort(key=_chain_length, reverse=True)  # stable: problem order kept within a length
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)

@@ -35,16 +35,24 @@ class StrategyDef:
     #: True when the strategy uses the gold answer while solving (shown as oracle-assisted).
     oracle: bool = False
     doc: str = ""
+    #: longest chain of sequential model calls for given params (for scheduling only)
+    chain: Callable[[Any], int] | None = None
 
 
 strategies: Registry[StrategyDef] = Registry("strategy")
 
 
-def strategy(name: str, params: type[BaseModel], oracle: bool = False) -> Callable[[StrategyFn], StrategyFn]:
-    """Register an async strategy function under ``name`` with its parameter model."""
+def strategy(
+    name: str, params: type[BaseModel], oracle: bool = False, chain: Callable[[Any], int] | None = None
+) -> Callable[[StrategyFn], StrategyFn]:
+    """Register an async strategy function under ``name`` with its parameter model.
+
+    ``chain(params)`` estimates the longest run of sequential calls; the runner starts long
+    chains first so they do not finish last (longest-processing-time-first scheduling).
+    """
 
     def deco(fn: StrategyFn) -> StrategyFn:
-        strategies.register(name, StrategyDef(name, fn, params, oracle, (fn.__doc__ or "").strip()))
+        strategies.register(name, StrategyDef(name, fn, params, oracle, (fn.__doc__ or "").strip(), chain))
         return fn
 
     return deco
