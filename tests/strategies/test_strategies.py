@@ -63,7 +63,8 @@ def test_self_refine_stops_when_critique_says_correct() -> None:
     ctx, fake, r = run({"name": "self_refine", "rounds": 3},
                        ["\\boxed{6}", "Looks fine.\nVERDICT: CORRECT"])
     assert len(fake.calls) == 2 and r.final_answer == "6" and not r.correct
-    assert "Proposed solution" in fake.calls[1].messages[0].content
+    assert [m.role for m in fake.calls[1].messages] == ["user", "assistant", "user"]
+    assert "Review your solution" in fake.calls[1].messages[-1].content
     assert not ctx.trace.used_gold
 
 
@@ -73,8 +74,8 @@ def test_self_refine_refines_and_counts_wrong_to_right() -> None:
     ctx, fake, r = run({"name": "self_refine", "rounds": 2}, outs)
     assert r.first_correct is False and r.correct and r.calls == 4
     refine_call = fake.calls[2]
-    assert [m.role for m in refine_call.messages] == ["user", "assistant", "user"]
-    assert "2+3 is 5 not 6" in refine_call.messages[-1].content
+    assert [m.role for m in refine_call.messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert "2+3 is 5 not 6" in refine_call.messages[-2].content
 
 
 def test_self_refine_stops_after_rounds_and_treats_unparsed_verdict_as_incorrect() -> None:
