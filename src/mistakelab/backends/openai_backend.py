@@ -173,6 +173,8 @@ class OpenAIBackend(Backend):
         body = dict(self.extra_body)
         if params.top_k > 0:
             body["top_k"] = params.top_k  # the request's own top_k beats a configured one
+        if params.min_tokens > 0:
+            body["min_tokens"] = params.min_tokens  # vLLM/SGLang extension, like top_k
         if body:
             req["extra_body"] = body
         return req

@@ -59,6 +59,7 @@ class GenParams(BaseModel):
     top_p: float = 1.0
     top_k: int = 0  # 0 = disabled
     max_tokens: int = 512
+    min_tokens: int = 0  # end-of-sequence is suppressed before this many tokens (benchmarks)
     stop: tuple[str, ...] = ()
     seed: int | None = None
     logprobs: bool = False  # ask for per-token logprob data where the backend has it
