@@ -115,6 +115,16 @@ def run(
         _fail(f"{len(summary.unit_errors)} unit(s) failed; re-run the same command to retry them", 1)
 
 
+def _open_run(store: str, run: str) -> tuple[Any, Any]:
+    """The store and the run named by id, id prefix or name (latest of that name)."""
+    from mistakelab.store import RunStore
+
+    if not Path(store).exists():
+        _fail(f"no run store at {store}")
+    st = RunStore(store)
+    return st, _find_run(st, run)
+
+
 def _find_run(st: Any, run: str) -> Any:
     info = st.get_run(run)
     if info is None:
@@ -133,12 +143,8 @@ def show(
     """Print a stored run's results table."""
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
-    from mistakelab.store import RunStore
 
-    if not Path(store).exists():
-        _fail(f"no run store at {store}")
-    st = RunStore(store)
-    info = _find_run(st, run)
+    st, info = _open_run(store, run)
     results = [u.result for u in st.units(info.id) if u.result]
     order = [_label(s) for s in info.config.get("strategies", [])]
     made, cached = st.call_counts(info.id)
@@ -162,13 +168,9 @@ def errors(
     from rich.table import Table
 
     from mistakelab.report.errors import error_profiles
-    from mistakelab.store import RunStore
     from mistakelab.tasks import create_task
 
-    if not Path(store).exists():
-        _fail(f"no run store at {store}")
-    st = RunStore(store)
-    info = _find_run(st, run)
+    st, info = _open_run(store, run)
     specs = info.config.get("tasks", [])
     tasks_by_label = {(s.get("label") or s["name"]): create_task(s["name"], s.get("options") or {}) for s in specs}
     table = Table("task", "strategy", "n", "wrong", "earliest wrong step found", "final answer only",
