@@ -30,7 +30,10 @@ _HEDGE = re.compile(
     r"\bundetermined\b|\bindeterminate\b|\bunknown\b|not\s+enough\s+information|insufficient\s+information|"
     r"\bambiguous\b|\buncertain\b|(?:could|can|may|might)\s+be\s+either|\beither\s+role\b|\bno\s+unique\b|"
     r"\bnot\s+unique\b|multiple\s+(?:solutions|possibilities|assignments)|more\s+than\s+one\s+"
-    r"(?:solution|possibility|assignment)|\bunclear\b|undeterminable")
+    r"(?:solution|possibility|assignment)|\bunclear\b|undeterminable|"
+    # "Emily is a knight/a knave": both roles offered with a slash (small models copy the
+    # answer template literally); role words are letters and hyphens ("truth-teller/liar").
+    r"\b[a-z][a-z-]*\s*/\s*(?:an?\s+)?[a-z][a-z-]*\b")
 _HYPOTHETICAL = re.compile(
     r"(?i)\b(?:if|suppose|supposing|assume|assuming|assumption|case|whether|hypothetically|imagine)\b")
 _EITHER = re.compile(r"(?i)\beither\b.*\bor\b")

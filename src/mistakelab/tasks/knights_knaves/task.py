@@ -26,9 +26,10 @@ from mistakelab.tasks.knights_knaves.vocab import resolve_roles, role_phrase
 DEFAULT_N = 100
 
 ANSWER_INSTRUCTION = (
-    "Solve the puzzle step by step. End with one line of the form "
-    "'CONCLUSION: (1) <name> is {a_good}/{a_bad} (2) ...' that gives the role of every "
-    "inhabitant, in the order they were introduced."
+    "Solve the puzzle step by step. Then write one last line that starts with 'CONCLUSION:' "
+    "and gives, for every inhabitant in the order they were introduced, a numbered statement "
+    "saying whether that person is {a_good} or {a_bad}, such as '(1) <name> is {a_good}' "
+    "or '(2) <name> is {a_bad}'. Choose exactly one role for each person."
 )
 
 
