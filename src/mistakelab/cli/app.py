@@ -180,7 +180,9 @@ def errors(
         kinds = ", ".join(f"{k}: {v}" for k, v in p.kinds.most_common()) or "–"
         table.add_row(p.task, p.strategy, str(p.n), str(p.wrong), str(p.with_step), str(p.final_only),
                       str(p.no_verifier), hist, kinds)
-    console.print(table)
+    from mistakelab.report import wide_console
+
+    wide_console(console, 200).print(table)
 
 
 @app.command()

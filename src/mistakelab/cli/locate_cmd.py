@@ -109,7 +109,9 @@ def locate(
             console.print(f"wrote {out}")
 
     asyncio.run(main())
-    console.print(locator_table(runs, title=f"{len(records)} records"))
+    from mistakelab.report import wide_console
+
+    wide_console(console, 200).print(locator_table(runs, title=f"{len(records)} records"))
     console.print(LOCATE_LEGEND, style="dim")
     console.print(f"model calls: {stats.made} made, {stats.cached} from cache")
     if predictions:

@@ -1,5 +1,5 @@
 """Reports: terminal tables of run summaries."""
 
-from mistakelab.report.table import grouped_tables, print_summary, summary_table
+from mistakelab.report.table import grouped_tables, print_summary, summary_table, wide_console
 
-__all__ = ["grouped_tables", "print_summary", "summary_table"]
+__all__ = ["grouped_tables", "print_summary", "summary_table", "wide_console"]

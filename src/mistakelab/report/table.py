@@ -51,11 +51,16 @@ def grouped_tables(rows: list[StrategySummary], title: str = "") -> list[Table]:
     return [summary_table(g, f"{prefix}{m} on {t}") for (m, t), g in groups.items()]
 
 
-def print_summary(rows: list[StrategySummary], title: str = "", console: Console | None = None) -> None:
+def wide_console(console: Console | None = None, width: int = 160) -> Console:
+    """A console at least ``width`` columns wide: piped output defaults to 80 columns, which
+    would fold every table cell."""
     console = console or Console()
-    # Piped output defaults to 80 columns, which would fold every cell: give the table room.
-    wide = Console(width=max(console.width, 160), file=console.file, force_terminal=console.is_terminal,
-                   no_color=console.no_color)
+    return Console(width=max(console.width, width), file=console.file,
+                   force_terminal=console.is_terminal, no_color=console.no_color)
+
+
+def print_summary(rows: list[StrategySummary], title: str = "", console: Console | None = None) -> None:
+    wide = wide_console(console)
     for table in grouped_tables(rows, title):
         wide.print(table)
     wide.print(
