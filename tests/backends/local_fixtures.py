@@ -7,6 +7,8 @@ Import the fixtures by name (``from local_fixtures import backend, engine``).
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from mistakelab.core.types import Message
@@ -14,6 +16,16 @@ from mistakelab.models import list_models
 
 local_model = pytest.mark.local_model
 SETTINGS_KW = {"n_seq": 8, "n_ctx_per_seq": 512, "n_threads": 1, "n_batch": 256}
+
+
+def assert_token_stats(lp, vocab: int, top: int) -> None:  # type: ignore[no-untyped-def]
+    """One TokenLogprob from the full distribution: finite, bounded, consistent, sorted top."""
+    assert math.isfinite(lp.logprob) and lp.logprob <= 0.0
+    assert 0.0 <= lp.entropy <= math.log(vocab) + 1e-9
+    assert lp.kl_from_uniform == pytest.approx(math.log(vocab) - lp.entropy, abs=1e-9)
+    values = [v for _, v in lp.top]
+    assert len(values) == top and values == sorted(values, reverse=True)
+    assert lp.logprob <= values[0] + 1e-12
 
 
 def user(text: str) -> list[Message]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import doctest
-import math
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from mistakelab.backends.local.state import DECODE, PREFILL, READY, WAIT, Branch
 from mistakelab.backends.local.template import ChatTemplate, TemplateError
 from mistakelab.core.types import GenParams, Message
 
-from local_fixtures import SETTINGS_KW, backend, engine, local_model, user  # noqa: F401
+from local_fixtures import SETTINGS_KW, assert_token_stats, backend, engine, local_model, user  # noqa: F401
 
 
 # ---- pure parts ------------------------------------------------------------------------
@@ -281,12 +280,7 @@ async def test_logprobs_and_entropy_are_consistent(backend):
             max_tokens=8, temperature=temperature, seed=5, logprobs=True, top_logprobs=3))
         assert c.logprobs is not None and len(c.logprobs) == c.completion_tokens
         for lp in c.logprobs:
-            assert math.isfinite(lp.logprob) and lp.logprob <= 0.0
-            assert 0.0 <= lp.entropy <= math.log(vocab) + 1e-9
-            assert lp.kl_from_uniform == pytest.approx(math.log(vocab) - lp.entropy, abs=1e-9)
-            values = [v for _, v in lp.top]
-            assert len(values) == 3 and values == sorted(values, reverse=True)
-            assert lp.logprob <= values[0] + 1e-12
+            assert_token_stats(lp, vocab, top=3)
             if temperature == 0.0:  # greedy picks the most likely token
                 assert (lp.token, lp.logprob) == lp.top[0]
 

@@ -5,7 +5,6 @@ statistics), then end-to-end checks on smollm2-135m against the model's own gene
 from __future__ import annotations
 
 import asyncio
-import math
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from mistakelab.backends.local.scoring import ScoreJob, score_rows
 from mistakelab.backends.local.state import Branch, EngineStats, Group
 from mistakelab.core.types import GenParams
 
-from local_fixtures import backend, engine, local_model, user  # noqa: F401
+from local_fixtures import assert_token_stats, backend, engine, local_model, user  # noqa: F401
 
 # ---- pure parts ------------------------------------------------------------------------
 
@@ -147,12 +146,7 @@ async def test_score_statistics_are_consistent(backend):
     c = await backend.score(user("Name a fruit."), "A banana is a yellow fruit.", top_logprobs=3)
     assert len(c.logprobs) == c.completion_tokens > 3
     for lp in c.logprobs:
-        assert math.isfinite(lp.logprob) and lp.logprob <= 0.0
-        assert 0.0 <= lp.entropy <= math.log(vocab) + 1e-9
-        assert lp.kl_from_uniform == pytest.approx(math.log(vocab) - lp.entropy, abs=1e-9)
-        values = [v for _, v in lp.top]
-        assert len(values) == 3 and values == sorted(values, reverse=True)
-        assert lp.logprob <= values[0] + 1e-12
+        assert_token_stats(lp, vocab, top=3)
 
 
 @local_model

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -82,5 +82,3 @@ def lazy(registry: Registry[Any], table: dict[str, str]) -> None:
     for name, path in table.items():
         registry.register_lazy(name, path)
 
-
-Factory = Callable[..., Any]

@@ -108,6 +108,11 @@ class Completion(BaseModel):
     def ok(self) -> bool:
         return self.error is None
 
+    @classmethod
+    def from_error(cls, exc: BaseException) -> "Completion":
+        """The recorded failure of a call that raised ``exc`` (a wrong answer, not a crash)."""
+        return cls(text="", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
+
 
 class Verdict(BaseModel):
     """Structured result of checking one answer against the gold answer.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from mistakelab.backends.base import Backend
 from mistakelab.backends.scripted import ScriptExhausted
@@ -35,10 +35,6 @@ class CallStats:
             self.errors += 1
         for fn in self.listeners:
             fn(self)
-
-
-def _error(exc: BaseException) -> Completion:
-    return Completion(text="", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
 
 
 class ModelCaller:
@@ -98,7 +94,7 @@ class ModelCaller:
         except ScriptExhausted:
             raise
         except Exception as exc:  # noqa: BLE001 - a model failure is recorded, not raised
-            c = _error(exc)
+            c = Completion.from_error(exc)
         finally:
             self._inflight.pop(key, None)
         fut.set_result(c)
@@ -118,7 +114,7 @@ class ModelCaller:
             except ScriptExhausted:
                 raise
             except Exception as exc:  # noqa: BLE001
-                fresh = [_error(exc) for _ in missing]
+                fresh = [Completion.from_error(exc) for _ in missing]
             for i, c in zip(missing, fresh):
                 out[i] = c
         done: list[Completion] = []
@@ -143,7 +139,3 @@ class UnitGateway:
     async def sample(self, purpose: str, messages: Sequence[Message], params: GenParams,
                      seeds: Sequence[int | None]) -> list[Completion]:
         return await self.caller.sample(self.unit, purpose, messages, params, seeds)
-
-
-def describe(obj: Any) -> str:  # pragma: no cover - debugging aid
-    return f"<{type(obj).__name__}>"

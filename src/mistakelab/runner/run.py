@@ -71,11 +71,6 @@ def unit_key(model: str, task: str, strategy: str, problem_id: str) -> str:
     return f"{model}|{task}|{strategy}|{problem_id}"
 
 
-def _chain_length(u: "_Unit") -> int:
-    sdef, params = u.strategy.resolve()
-    return sdef.chain(params) if sdef.chain else 1
-
-
 @dataclass
 class _Unit:
     key: str
@@ -106,6 +101,9 @@ async def run_experiment(
     factory = backend_factory or create_backend
     notify = progress or (lambda event, payload: None)
 
+    # Validate every strategy's parameters once, before any model work.
+    resolved = {s.label: s.resolve() for s in cfg.strategies}
+    chain = {label: (sdef.chain(params) if sdef.chain else 1) for label, (sdef, params) in resolved.items()}
     units: list[_Unit] = []
     for tspec in cfg.tasks:
         task = create_task(tspec.name, tspec.options)
@@ -116,12 +114,12 @@ async def run_experiment(
         for p in problems:
             for m in cfg.models:
                 for s in cfg.strategies:
-                    s.resolve()  # validate parameters before any model work
                     units.append(_Unit(unit_key(m.label, tspec.label, s.label, p.id), m, tspec.label, task, p, s))
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
-    pending.sort(key=_chain_length, reverse=True)  # stable: problem order kept within a length
+    # Longest chains first (stable: problem order kept within a length).
+    pending.sort(key=lambda u: chain[u.strategy.label], reverse=True)
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)
@@ -139,7 +137,7 @@ async def run_experiment(
 
     async def run_unit(u: _Unit) -> None:
         async with sem:
-            sdef, params = u.strategy.resolve()
+            sdef, params = resolved[u.strategy.label]
             trace = Trace(strategy=u.strategy.label, problem_id=u.problem.id, model=u.model.label)
             ctx = StrategyContext(problem=u.problem, task=u.task, gateway=UnitGateway(callers[u.model.label], u.key),
                                   trace=trace, params=base_params, prompts=prompts, seed=cfg.seed)

@@ -70,11 +70,7 @@ class DirectGateway:
         except ScriptExhausted:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed call is a recorded failure
-            return [_error_completion(exc) for _ in seeds]
-
-
-def _error_completion(exc: BaseException) -> Completion:
-    return Completion(text="", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
+            return [Completion.from_error(exc) for _ in seeds]
 
 
 async def _safe(coro: Any) -> Completion:
@@ -83,7 +79,7 @@ async def _safe(coro: Any) -> Completion:
     except ScriptExhausted:  # a test script too short is a test bug: fail loudly
         raise
     except Exception as exc:  # noqa: BLE001 - model failures never crash a run
-        return _error_completion(exc)
+        return Completion.from_error(exc)
 
 
 def _seed_base(*parts: object) -> int:
