@@ -4,7 +4,8 @@ Engines are cached per process by (model path, settings): backends built from eq
 share one loaded model, one context and one decode thread; the last :meth:`aclose` frees them.
 
 Options (``ModelSpec.options``): ``n_seq`` (8 parallel sequences), ``n_ctx_per_seq`` (2048),
-``n_threads`` (CPU count), ``n_batch`` (512).
+``n_threads`` (CPU count), ``n_batch`` (512), ``prefix_cache`` (true: a prompt reuses the KV of
+the longest token prefix it shares with an earlier prompt still held by a slot).
 
 Example:
     >>> import asyncio
@@ -35,7 +36,7 @@ from mistakelab.models import file_sha256, model_label, resolve_model
 
 _engines: dict[tuple[str, EngineSettings], list[Any]] = {}  # key -> [engine, refcount]
 _engines_lock = threading.Lock()
-_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch"}
+_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch", "prefix_cache"}
 _requests = itertools.count()  # process-wide: tags stay unique across backends sharing an engine
 
 
@@ -162,7 +163,7 @@ def settings_from_options(options: dict[str, Any]) -> EngineSettings:
     if unknown:
         raise ValueError(
             f"unknown local backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
-    return EngineSettings(**{k: int(v) for k, v in options.items()})
+    return EngineSettings(**{k: (bool(v) if k == "prefix_cache" else int(v)) for k, v in options.items()})
 
 
 def from_spec(spec: ModelSpec) -> LocalBackend:

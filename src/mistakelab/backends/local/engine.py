@@ -14,6 +14,9 @@ Design:
   from a live sibling (or a finished sibling's recycled slot).
 * Sampling is done in numpy per row with a per-request ``numpy.random.Generator(seed)``; see
   :mod:`.sampling`. Results go back to asyncio with ``loop.call_soon_threadsafe``.
+* Prefix cache (``EngineSettings.prefix_cache``, on by default): a freed slot keeps its
+  prompt's KV; a later prompt starts from the longest token prefix it shares with a kept or
+  live prompt and evaluates only the rest (see :mod:`.scheduler`).
 * Logits hooks (:meth:`Engine.add_logits_hook`) see the raw logits of every sampled row.
 * Scoring (:meth:`Engine.submit_score`) takes a slot and evaluates prompt + given completion
   like a prompt, keeping one logits row per completion token (:mod:`.scoring`). Per-token
@@ -22,7 +25,10 @@ Design:
 Determinism (measured on this CPU build, 2 threads, smollm2-135m and qwen2.5-coder-0.5b):
 
 * A request run alone is reproducible: same seed -> same tokens (8/8 prompts, 64 tokens,
-  greedy and T=0.7), whatever ran before it.
+  greedy and T=0.7), whatever ran before it, with ``prefix_cache`` off. With it on, what ran
+  before decides how much of the prompt is reused, and evaluating the rest in a smaller batch
+  changes rounding the same way batch sharing does (smollm2: first-token logits differ by 0.2
+  on average, greedy text diverged in 2 of 3 prompts). Turn it off for order-independent runs.
 * The same set of requests started together (see :meth:`Engine.hold`) is reproducible too.
 * Sharing a batch CAN change a request's output. llama.cpp's CPU kernels take different
   paths for different batch shapes (and even for the row a sequence occupies), so logits
@@ -51,6 +57,7 @@ from typing import Any, Callable, Iterator, Sequence
 import llama_cpp.llama_cpp as L
 import numpy as np
 
+from mistakelab.backends.local.batching import fill_batch
 from mistakelab.backends.local.native import Batch, acquire_model, create_context, logit_rows
 from mistakelab.backends.local.native import release_model
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
@@ -109,6 +116,7 @@ class Engine:
             seq_rm=lambda seq, p0, p1: L.llama_memory_seq_rm(self._mem, seq, p0, p1),
             deliver=self._deliver,
             stats=self.stats,
+            prefix_cache=s.prefix_cache,
         )
         self._inbox: list[Group] = []
         self._cond = threading.Condition()
@@ -273,40 +281,8 @@ class Engine:
         sched = self._sched
         sched.admit()
         batch = self._batch
-        batch.clear()
-        outputs: list[tuple[Seq, int]] = []
-        in_batch: list[Seq] = []
-        for seq in sched.slots:
-            if seq is not None and seq.state == DECODE:
-                outputs.append((seq, batch.add(seq.next_token, seq.pos, seq.slot, True)))
-                in_batch.append(seq)
-        budget = batch.capacity - batch.n
-        finished_prompt: list[tuple[Seq, int]] = []
-        scored: list[tuple[ScoreJob, int, int, int]] = []  # (job, first output index, rows p0:p1)
-        for seq in list(sched.prefilling):
-            if budget <= 0:
-                break
-            if isinstance(seq, ScoreJob):
-                if seq.branch.future.cancelled():
-                    sched.finish(seq, None)
-                    continue
-                n0 = batch.n
-                scored.append((seq, *seq.add_chunk(batch, budget)))
-                budget -= batch.n - n0
-                self.stats.score_tokens_evaluated += batch.n - n0
-                in_batch.append(seq)
-                continue
-            g = seq.group
-            n = min(budget, len(g.tokens) - g.n_eval)
-            idx = -1
-            for p in range(g.n_eval, g.n_eval + n):
-                idx = batch.add(g.tokens[p], p, seq.slot, p == len(g.tokens) - 1)
-            g.n_eval += n
-            budget -= n
-            self.stats.prompt_tokens_evaluated += n
-            in_batch.append(seq)
-            if g.n_eval == len(g.tokens):
-                finished_prompt.append((seq, idx))
+        plan = fill_batch(batch, sched, self.stats)
+        in_batch = plan.in_batch
         rows: list[tuple[Seq, np.ndarray]] = []
         if batch.n:
             t0 = time.perf_counter()
@@ -319,13 +295,13 @@ class Engine:
                 for seq in in_batch:
                     sched.finish(seq, "error", f"llama_decode failed with code {rc}")
                 return
-            for seq, i in outputs:
+            for seq, i in plan.outputs:
                 seq.pos += 1
                 rows.append((seq, self._logits(i)))
-            for seq, i in finished_prompt:
+            for seq, i in plan.finished_prompt:
                 rows.extend(sched.prompt_done(seq, self._logits(i)))
-            if scored:
-                self._score(scored)
+            if plan.scored:
+                self._score(plan.scored)
         for seq in sched.ready:
             rows.append((seq, seq.first_row))
             seq.state, seq.first_row = DECODE, None

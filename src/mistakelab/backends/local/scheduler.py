@@ -10,6 +10,13 @@ get the prompt's KV copied when it is done; later siblings copy it from a live m
 over a finished sibling's slot with its prompt kept (``ready``: their first token is sampled
 from the saved logits row of the prompt).
 
+Prefix cache (``prefix_cache=True``): a slot freed by a finished request keeps its prompt's
+KV cells, and remembers their tokens. A new prompt goes to the free slot sharing the longest
+token prefix with it (or copies that prefix from a live sequence's prompt when that is longer)
+and evaluates only the rest: retries, rollouts from growing prefixes, multi-round
+conversations and prompts over the same problem skip the part they share. At least the last
+prompt token is always evaluated, for its logits.
+
 Example:
     >>> s = Scheduler(2, seq_cp=lambda *a: None, seq_rm=lambda *a: None, deliver=lambda *a: None,
     ...               stats=EngineStats())
@@ -52,8 +59,12 @@ class Scheduler:
         seq_rm: Callable[[int, int, int], None],
         deliver: Callable[[Branch, Completion], None],
         stats: EngineStats,
+        prefix_cache: bool = False,
     ) -> None:
         self.slots: list[Seq | ScoreJob | None] = [None] * n_seq
+        # tokens whose KV cells a free slot still holds (positions 0..len-1), or None
+        self.kept: list[list[int] | None] = [None] * n_seq
+        self.prefix_cache = prefix_cache
         self.queue: deque[Group | ScoreJob] = deque()
         # leaders evaluating their prompt and score jobs, in admission order
         self.prefilling: list[Seq | ScoreJob] = []
@@ -70,16 +81,61 @@ class Scheduler:
             g = self.queue[0]
             if not isinstance(g, Group):  # a score job
                 self.queue.popleft()
-                g.slot = free.pop(0)
+                g.slot = self._take(free)
                 self.slots[g.slot] = g
                 self.prefilling.append(g)
                 continue
-            self.start(g, g.pending.popleft(), free.pop(0))
+            if g.members or g.prompt_done:  # a sibling has (or is evaluating) the prompt
+                self.start(g, g.pending.popleft(), self._take(free))
+            else:  # this branch evaluates the prompt: reuse the longest cached prefix
+                slot, reuse = self._take_for_prompt(free, g.tokens)
+                self.start(g, g.pending.popleft(), slot, reused=reuse)
             if not g.pending:
                 self.queue.popleft()
 
-    def start(self, g: Group, branch: Branch, slot: int, has_prompt: bool = False) -> None:
-        """Put ``branch`` into ``slot``; ``has_prompt``: the slot's KV holds exactly the prompt."""
+    def _take(self, free: list[int]) -> int:
+        """An empty slot for a request that brings no prompt of its own to evaluate."""
+        slot = min(free, key=lambda i: (self.kept[i] is not None, i))  # spare cached prefixes
+        free.remove(slot)
+        self._clear(slot)
+        return slot
+
+    def _clear(self, slot: int) -> None:
+        if self.kept[slot] is not None:
+            self._seq_rm(slot, -1, -1)
+            self.kept[slot] = None
+
+    def _take_for_prompt(self, free: list[int], tokens: list[int]) -> tuple[int, int]:
+        """(slot, prompt tokens already in its KV); copies a live prompt's prefix if longer."""
+        if not self.prefix_cache:
+            return self._take(free), 0
+        limit = len(tokens) - 1  # the last prompt token is evaluated for its logits
+        # longest shared prefix; on ties (no match included) an empty slot, sparing kept ones
+        best = max(free, key=lambda i: (_common_prefix(self.kept[i], tokens, limit), self.kept[i] is None, -i))
+        best_n = _common_prefix(self.kept[best], tokens, limit)
+        src, src_n = -1, best_n
+        for s in self.slots:  # live sequences whose prompt cells are complete
+            if isinstance(s, Seq) and s.state in (DECODE, READY):
+                n = _common_prefix(s.group.tokens, tokens, limit)
+                if n > src_n:
+                    src, src_n = s.slot, n
+        free.remove(best)
+        if src >= 0:
+            self._clear(best)
+            self._seq_cp(src, best, 0, src_n)
+            self.stats.kv_copies += 1
+            best_n = src_n
+        elif best_n > 0:
+            self._seq_rm(best, best_n, -1)  # keep the shared prefix, drop the rest
+        else:
+            self._clear(best)
+        self.kept[best] = None
+        self.stats.prompt_tokens_reused += max(best_n, 0)
+        return best, max(best_n, 0)
+
+    def start(self, g: Group, branch: Branch, slot: int, has_prompt: bool = False, reused: int = 0) -> None:
+        """Put ``branch`` into ``slot``; ``has_prompt``: the slot's KV holds exactly the prompt;
+        ``reused``: its KV holds the first ``reused`` prompt tokens (prefix cache)."""
         n = len(g.tokens)
         if has_prompt or (g.prompt_done and g.members):
             if not has_prompt:  # share a live sibling's prompt cells
@@ -89,7 +145,7 @@ class Scheduler:
             seq.pos, seq.first_row = n, g.first_logits
             self.ready.append(seq)
         elif not g.members:  # first (or only surviving) branch: evaluate the prompt
-            g.n_eval, g.prompt_done = 0, False
+            g.n_eval, g.prompt_done = reused, False
             seq = Seq(slot, branch, g, PREFILL)
             self.prefilling.append(seq)
         else:  # the prompt is being evaluated by a sibling: copy it when done
@@ -140,7 +196,9 @@ class Scheduler:
             if not g.pending and g in self.queue:
                 self.queue.remove(g)
         else:
-            self._seq_rm(seq.slot, -1, -1)
+            kept = self._kept_prompt(seq) if error is None and self.prefix_cache else None
+            self._seq_rm(seq.slot, len(kept) if kept else -1, -1)
+            self.kept[seq.slot] = kept or None
             if error is not None and seq.state == PREFILL:
                 waiting = [m for m in g.members if m.state == WAIT]
                 if waiting:  # promote a waiting sibling to evaluate the prompt afresh
@@ -158,6 +216,15 @@ class Scheduler:
                 error=error,
             ))
 
+    @staticmethod
+    def _kept_prompt(seq: Seq) -> list[int] | None:
+        """The prompt tokens whose KV ``seq``'s slot holds complete."""
+        if seq.state in (DECODE, READY):
+            return seq.group.tokens
+        if seq.state == PREFILL:
+            return seq.group.tokens[: seq.group.n_eval]
+        return None  # waiting: nothing evaluated in this slot
+
     def fail_everything(self, error: str) -> None:
         for seq in [s for s in self.slots if s is not None]:
             self.finish(seq, "error", error)
@@ -172,3 +239,14 @@ class Scheduler:
                                              finish_reason="error", error=error))
         self.prefilling.clear()
         self.ready.clear()
+
+
+def _common_prefix(a: list[int] | None, b: list[int], limit: int) -> int:
+    """Length of the common prefix of ``a`` and ``b``, at most ``limit``."""
+    if not a:
+        return 0
+    n = min(len(a), len(b), limit)
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i

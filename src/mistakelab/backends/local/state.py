@@ -33,6 +33,7 @@ class EngineSettings:
     n_ctx_per_seq: int = 2048
     n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     n_batch: int = 512
+    prefix_cache: bool = True  # freed slots keep their prompt's KV for later prompts to reuse
 
 
 @dataclass
@@ -41,6 +42,7 @@ class EngineStats:
 
     decode_steps: int = 0  # llama_decode calls
     prompt_tokens_evaluated: int = 0  # prompt tokens put through the model
+    prompt_tokens_reused: int = 0  # prompt tokens found in a slot's KV (prefix cache)
     tokens_generated: int = 0
     max_seqs_per_step: int = 0  # most distinct sequences in one decode batch
     shared_steps: int = 0  # decode steps whose batch held more than one sequence
