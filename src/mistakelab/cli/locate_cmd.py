@@ -40,6 +40,8 @@ def locate(
     concurrency: int = typer.Option(8),
     store: str = typer.Option(DEFAULT_STORE, help="Run store (completion cache and call log)."),
     predictions: Optional[Path] = typer.Option(None, help="Write per-record predictions here (JSONL)."),
+    by_source: bool = typer.Option(False, "--by-source", help="Also break results down by record source "
+                                   "(natural / injected / gold)."),
 ) -> None:
     """Score error locators on ProcessBench-format data (loaded or built from a task)."""
     import json
@@ -47,7 +49,7 @@ def locate(
     from mistakelab.core.types import GenParams
     from mistakelab.locate import RecordError, build_locator, load_records, write_records
     from mistakelab.locate.bench import LocatorRun, run_locators
-    from mistakelab.locate.build import BuildReport, gold_records, injected_records, natural_records
+    from mistakelab.locate.build import BuildReport, by_problem, gold_records, injected_records, natural_records
     from mistakelab.report.locate_table import LOCATE_LEGEND, locator_table
     from mistakelab.runner.gateway import CallStats
     from mistakelab.store import RunStore
@@ -95,10 +97,11 @@ def locate(
         task = create_task(name, spec)
         problems = task.load(n, seed)
         report = BuildReport()
-        records.extend(await natural_records(task, name, spec, problems, caller_for(policy), params, samples,
-                                             name, report, concurrency))
-        records.extend(injected_records(task, name, spec, problems, inject, seed, name, report))
-        records.extend(gold_records(task, name, spec, problems, gold, name, report))
+        built = await natural_records(task, name, spec, problems, caller_for(policy), params, samples,
+                                      name, report, concurrency)
+        built += injected_records(task, name, spec, problems, inject, seed, name, report)
+        built += gold_records(task, name, spec, problems, gold, name, report)
+        records.extend(by_problem(built, problems))
         console.print(f"built {len(records)} records: natural {report.natural_correct} correct + "
                       f"{report.natural_wrong_labeled} wrong (labeled), {report.natural_unlabeled} wrong "
                       f"without a flagged step (left out), {report.natural_errors} failed calls; "
@@ -111,7 +114,10 @@ def locate(
     asyncio.run(main())
     from mistakelab.report import wide_console
 
-    wide_console(console, 200).print(locator_table(runs, title=f"{len(records)} records"))
+    wide = wide_console(console, 220)
+    wide.print(locator_table(runs, title=f"{len(records)} records"))
+    if by_source:
+        wide.print(locator_table(runs, title="by source", by="source"))
     console.print(LOCATE_LEGEND, style="dim")
     console.print(f"model calls: {stats.made} made, {stats.cached} from cache")
     if predictions:

@@ -35,18 +35,24 @@ class LocatorRun:
     caller: ModelCaller | None  # model for locators that need one
     predictions: list[Prediction] = field(default_factory=list)
 
-    def scores(self) -> dict[str, LocatorScore]:
-        """Per split, plus "all" when there are several splits."""
-        splits: dict[str, list[Prediction]] = {}
+    def groups(self, by: str = "split") -> dict[str, list[Prediction]]:
+        """Predictions per split (or per ``source``: natural / injected / gold), plus "all"
+        when there are several groups."""
+        out: dict[str, list[Prediction]] = {}
         for p in self.predictions:
-            splits.setdefault(p.split, []).append(p)
-        if len(splits) > 1:
-            splits["all"] = list(self.predictions)
-        return {s: score_locator([p.label for p in ps], [p.result.first_error for p in ps])
-                for s, ps in splits.items()}
+            out.setdefault(str(getattr(p, by) or "?"), []).append(p)
+        if len(out) > 1:
+            out["all"] = list(self.predictions)
+        return out
 
-    def cost(self, split: str | None = None) -> tuple[float, float]:
-        ps = [p for p in self.predictions if split in (None, "all", p.split)]
+    def scores(self, by: str = "split") -> dict[str, LocatorScore]:
+        """ProcessBench scores per group (see :meth:`groups`)."""
+        return {s: score_locator([p.label for p in ps], [p.result.first_error for p in ps])
+                for s, ps in self.groups(by).items()}
+
+    def cost(self, group: str | None = None, by: str = "split") -> tuple[float, float]:
+        """Mean model calls and tokens per record (over one group, or all)."""
+        ps = self.groups(by).get(group, []) if group not in (None, "all") else self.predictions
         n = max(len(ps), 1)
         return sum(p.calls for p in ps) / n, sum(p.tokens for p in ps) / n
 

@@ -102,3 +102,15 @@ def gold_records(task: Task, task_name: str, opts: dict[str, Any], problems: lis
                            "gold", split))
         report.gold += 1
     return out
+
+
+def by_problem(records: list[LocateRecord], problems: list[Problem]) -> list[LocateRecord]:
+    """Records of the same problem next to each other (stable), so that locators running
+    them concurrently share the problem's prompt prefix in the local engine's KV cache."""
+    order = {p.id: i for i, p in enumerate(problems)}
+
+    def key(r: LocateRecord) -> int:
+        pid = (r.problem_data or {}).get("id")
+        return order.get(pid, len(order)) if isinstance(pid, str) else len(order)
+
+    return sorted(records, key=key)
