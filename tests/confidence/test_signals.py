@@ -62,3 +62,59 @@ def test_collect_and_report_on_scripted_model(tmp_path: Path) -> None:
     assert rep["self_certainty"].auroc == 1.0 and rep["neg_entropy"].auroc == 1.0
     assert rep["mean_logprob"].auroc == 0.5  # identical logprobs carry no information
     assert rep["agreement"].ece is not None and rep["agreement"].ece_scaling.startswith("raw")
+    assert rep["self_certainty"].auroc_ci == (1.0, 1.0)  # every resample ranks perfectly too
+
+
+def test_auroc_interval_resamples_problems() -> None:
+    from mistakelab.confidence.calibrate import auroc_interval
+
+    # 20 problems, 2 samples each; the signal is informative but noisy
+    scores = [0.9, 0.1, 0.8, 0.3, 0.2, 0.7, 0.6, 0.4] * 5
+    labels = [True, False, True, False, False, True, False, True] * 5
+    clusters = [f"p{i // 2}" for i in range(40)]
+    lo, hi = auroc_interval(scores, labels, clusters, n_boot=400, seed=1)
+    from mistakelab.metrics.calibration import auroc
+
+    point = auroc(scores, labels)
+    assert lo < point < hi and 0.5 < point < 1.0
+    assert auroc_interval(scores, labels, clusters, n_boot=400, seed=1) == (lo, hi)  # seeded
+    assert auroc_interval([0.5, 0.4], [True, True], ["a", "b"], n_boot=50) is None  # one class only
+
+
+def test_critic_verdict_from_first_token() -> None:
+    from mistakelab.confidence.verdict import verdict_from_logprobs
+
+    def c(top: list[tuple[str, float]]) -> Completion:
+        return Completion(text=top[0][0], logprobs=[TokenLogprob(token=top[0][0], logprob=top[0][1], top=top)])
+
+    p = verdict_from_logprobs(c([(" No", math.log(0.6)), ("Yes", math.log(0.2)), ("yes", math.log(0.1)),
+                                 ("Maybe", math.log(0.1))]))
+    assert p.value == pytest.approx(0.3 / 0.9)  # "Yes" and "yes" pooled; "Maybe" ignored
+    assert verdict_from_logprobs(c([("Maybe", -0.1)])).value is None
+    assert "failed" in verdict_from_logprobs(Completion.from_error(RuntimeError("x"))).reason
+
+
+def test_collect_with_a_critic_verdict(tmp_path: Path) -> None:
+    # The critic says Yes (p=0.9) exactly to right answers: its verdict separates them fully.
+    def policy(messages, params):  # type: ignore[no-untyped-def]
+        q = messages[-1].content
+        good = params.seed % 3 == 0
+        ans = int(q.split()[2]) + 1 if good else -5
+        return Completion(text=f"\\boxed{{{ans}}}", logprobs=[tok(-0.1, 1.0)])
+
+    def judge(messages, params):  # type: ignore[no-untyped-def]
+        assert params.max_tokens == 1 and params.logprobs
+        wrong = "\\boxed{-5}" in messages[-1].content
+        yes = 0.1 if wrong else 0.9
+        return Completion(text="Yes", logprobs=[TokenLogprob(token="Yes", logprob=math.log(yes),
+                                                             top=[("Yes", math.log(yes)), ("No", math.log(1 - yes))])])
+
+    store = RunStore(tmp_path / "r.db")
+    store.create_run("c", "c", {})
+    caller = ModelCaller(lambda: ScriptedBackend(policy), "scripted:p", store, "c", CallStats())
+    critic = ModelCaller(lambda: ScriptedBackend(judge), "scripted:j", store, "c", CallStats())
+    task = ToyAdd()
+    rows = asyncio.run(collect_signals(task, task.load(5, 0), caller, 3, GenParams(temperature=0.7), critic=critic))
+    assert [r.signals["critic_verdict"] for r in rows] == [pytest.approx(0.9 if r.correct else 0.1) for r in rows]
+    rep = calibration_report(rows)
+    assert rep["critic_verdict"].auroc == 1.0 and rep["critic_verdict"].ece_scaling.startswith("raw")

@@ -130,6 +130,13 @@ def locate(
     st.close()
 
 
+def _acc(acc: float, n: int) -> str:
+    from mistakelab.metrics.stats import wilson_interval
+
+    lo, hi = wilson_interval(round(acc * n), n)
+    return f"{100 * acc:.1f} [{100 * lo:.1f}, {100 * hi:.1f}] n={n}"
+
+
 @app.command()
 def calibrate(
     task: str = typer.Option("gsm_symbolic", help="Task (options as name:key=value)."),
@@ -143,6 +150,8 @@ def calibrate(
     bins: int = typer.Option(10, help="Equal-width ECE bins."),
     concurrency: int = typer.Option(8),
     store: str = typer.Option(DEFAULT_STORE),
+    critic: Optional[str] = typer.Option(None, help="Also ask this model whether each answer is correct "
+                                         "(signal critic_verdict = P(Yes) from its first token)."),
 ) -> None:
     """How well do confidence signals predict correctness? AUROC, ECE, selective accuracy."""
     from rich.table import Table
@@ -163,13 +172,17 @@ def calibrate(
     st.create_run(run_id, "calibrate", {"kind": "calibrate"})
     stats = CallStats()
     caller = _caller(model, backend, st, run_id, stats, {})
+    judge = (caller if critic == model else _caller(critic, backend, st, run_id, stats, {})) if critic else None
 
     async def main() -> Any:
         try:
             return await collect_signals(t, problems, caller, k,
-                                         GenParams(temperature=temperature, max_tokens=max_tokens), concurrency)
+                                         GenParams(temperature=temperature, max_tokens=max_tokens), concurrency,
+                                         critic=judge)
         finally:
             await caller.aclose()
+            if judge is not None and judge is not caller:
+                await judge.aclose()
 
     rows = asyncio.run(main())
     correct = sum(r.correct for r in rows)
@@ -177,14 +190,17 @@ def calibrate(
     console.print(f"{len(rows)} answers ({n} problems x {k} samples, T={temperature}) from {model}: "
                   f"accuracy {100 * correct / max(len(rows), 1):.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]; "
                   f"model calls {stats.made} made, {stats.cached} cached")
-    table = Table("signal", "n", "AUROC", f"ECE ({bins} bins)", "ECE scaling", "acc@top25%", "acc@top50%", "acc@100%")
-    for rep in calibration_report(rows, bins).values():
+    table = Table("signal", "n", "AUROC [95% CI]", f"ECE ({bins} bins)", "ECE scaling", "acc@top25% [CI]",
+                  "acc@top50% [CI]", "acc@100% [CI]")
+    for rep in calibration_report(rows, bins, seed=seed).values():
         if rep.n == 0:
             table.add_row(rep.name, "0", "unavailable", "", rep.missing_reason, "", "", "")
             continue
         sel = {round(p.coverage, 2): p for p in rep.selective}
-        table.add_row(rep.name, str(rep.n), "–" if rep.auroc is None else f"{rep.auroc:.3f}",
-                      f"{rep.ece.ece:.3f}" if rep.ece else "–", rep.ece_scaling,
-                      *(f"{100 * sel[c].accuracy:.1f} (n={sel[c].n})" for c in (0.25, 0.5, 1.0)))
+        au = "–" if rep.auroc is None else f"{rep.auroc:.3f}"
+        if rep.auroc_ci:
+            au += f" [{rep.auroc_ci[0]:.3f}, {rep.auroc_ci[1]:.3f}]"
+        table.add_row(rep.name, str(rep.n), au, f"{rep.ece.ece:.3f}" if rep.ece else "–", rep.ece_scaling,
+                      *(_acc(sel[c].accuracy, sel[c].n) for c in (0.25, 0.5, 1.0)))
     console.print(table)
     st.close()
