@@ -14,6 +14,11 @@ Usage:
     python bench/local_throughput.py                        # qwen2.5-coder-0.5b (default model)
     python bench/local_throughput.py --model smollm2-135m   # quick run
     python bench/local_throughput.py --signals              # + cost of logprobs at 8 seqs
+    python bench/local_throughput.py --full                 # no early EOS: every row full length
+
+``--full`` sets ``min_tokens = max_tokens`` (end-of-generation masked until then), so every
+sequence decodes the whole budget and the rows measure a full batch, not the 6-7 sequences
+that are still alive on average when samples stop at EOS.
 
 Needs the ``local`` extra and the model's packages installed. Timings include prompt
 evaluation and sampling; generated counts are real (requests may stop early at EOS).
@@ -45,8 +50,9 @@ TARGET_SIGNALS_DROP = 10.0  # % throughput lost to logprobs at 8 sequences (the 
 
 
 async def run_case(backend: LocalBackend, mode: str, n: int, max_tokens: int,
-                   logprobs: bool = False) -> dict:
-    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, logprobs=logprobs)
+                   logprobs: bool = False, full: bool = False) -> dict:
+    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, logprobs=logprobs,
+                       min_tokens=max_tokens if full else 0)
     backend.engine.reset_stats()
     start = time.perf_counter()
     with backend.engine.hold():  # all requests start in one step: repeatable batches
@@ -80,6 +86,7 @@ async def main() -> None:
     ap.add_argument("--seqs", default="1,4,8", help="comma-separated concurrency levels")
     ap.add_argument("--signals", action="store_true",
                     help="also run the highest level with logprobs on and print the drop")
+    ap.add_argument("--full", action="store_true", help="min_tokens = max_tokens: no sequence stops early")
     args = ap.parse_args()
     levels = [int(x) for x in args.seqs.split(",")]
     settings = EngineSettings(n_seq=max(levels), n_ctx_per_seq=1024, n_threads=args.threads)
@@ -87,16 +94,17 @@ async def main() -> None:
     backend = LocalBackend(args.model, settings)
     loaded = time.perf_counter() - t0
     print(f"model {backend.model_id}  ({backend.path.name}, loaded in {loaded:.1f}s)")
-    print(f"threads {args.threads}, max_tokens {args.max_tokens}, temperature 0.7, top_p 0.95\n")
+    print(f"threads {args.threads}, max_tokens {args.max_tokens}, temperature 0.7, top_p 0.95"
+          f"{', min_tokens = max_tokens (full length)' if args.full else ''}\n")
     try:
         warm_up = [Message(role="user", content="Hi")]
         await backend.generate(warm_up, GenParams(max_tokens=4))
         rows = []
         for n in levels:
             for mode in ("samples", "prompts"):
-                rows.append(await run_case(backend, mode, n, args.max_tokens))
+                rows.append(await run_case(backend, mode, n, args.max_tokens, full=args.full))
                 if args.signals and n == max(levels):  # right after its twin: same conditions
-                    rows.append(await run_case(backend, mode, n, args.max_tokens, logprobs=True))
+                    rows.append(await run_case(backend, mode, n, args.max_tokens, logprobs=True, full=args.full))
     finally:
         await backend.aclose()
     print_table(rows)

@@ -330,6 +330,9 @@ class Engine:
         tokens = np.empty(len(rows), dtype=np.int64)
         for k, (seq, row) in enumerate(rows):
             p = seq.branch.params
+            if seq.n_gen < p.min_tokens:  # end-of-generation is not allowed yet
+                row = row.copy()
+                row[self.model.eog_tokens()] = -np.inf
             tokens[k] = sample_row(row, temperature=p.temperature, top_k=p.top_k, top_p=p.top_p,
                                    rng=seq.branch.rng)
         want = [k for k, (seq, _) in enumerate(rows) if seq.logprobs is not None]

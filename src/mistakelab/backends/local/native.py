@@ -60,6 +60,7 @@ class LlamaModel:
         self.add_bos = bool(L.llama_vocab_get_add_bos(self.vocab))
         self._pieces: dict[tuple[int, bool], bytes] = {}
         self._eog: dict[int, bool] = {}
+        self._eog_ids: list[int] | None = None
         self._lock = threading.Lock()  # guards the small caches only
 
     def meta(self, key: str) -> str | None:
@@ -95,6 +96,12 @@ class LlamaModel:
             got = bool(L.llama_vocab_is_eog(self.vocab, token))
             self._eog[token] = got
         return got
+
+    def eog_tokens(self) -> list[int]:
+        """Every end-of-generation token id (scanned once; cached)."""
+        if self._eog_ids is None:
+            self._eog_ids = [t for t in range(self.n_vocab) if bool(L.llama_vocab_is_eog(self.vocab, t))]
+        return self._eog_ids
 
     def tokenize(self, text: str) -> list[int]:
         """Tokens of a rendered prompt (special tokens parsed; BOS once, if the model uses it)."""
