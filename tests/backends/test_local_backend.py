@@ -443,3 +443,12 @@ async def test_prefix_cache_reuses_kv_exactly(backend, monkeypatch, tmp_path):
     assert st.prompt_tokens_evaluated + st.prompt_tokens_reused == sum(sizes)
     for (text, row), (text_off, row_off) in zip(with_cache, fresh):
         assert text == text_off and np.array_equal(row, row_off)
+
+
+@local_model
+async def test_min_tokens_masks_end_of_generation(backend):
+    msgs = user("Reply with the single word OK.")
+    free = await backend.generate(msgs, GenParams(max_tokens=48))
+    assert free.finish_reason == "stop" and free.completion_tokens < 24  # it stops by itself
+    forced = await backend.generate(msgs, GenParams(max_tokens=48, min_tokens=free.completion_tokens + 8))
+    assert forced.completion_tokens >= free.completion_tokens + 8
