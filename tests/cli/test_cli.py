@@ -101,3 +101,18 @@ def test_locate_on_a_processbench_file(tmp_path: Path) -> None:
     got = [json.loads(line) for line in preds.read_text().splitlines()]
     assert [g["pred"] for g in got] == [0, -1, -1]
     assert "50.0" in res.output  # acc_err: 1 of 2 records with an error
+
+
+def test_locate_by_source(tmp_path: Path) -> None:
+    data = tmp_path / "pb.jsonl"
+    rows = [
+        {"problem": "p", "steps": ["2 + 2 = 5", "so 5"], "label": 0, "final_answer_correct": False,
+         "source": "injected"},
+        {"problem": "p", "steps": ["2 + 2 = 4", "so 4"], "label": -1, "final_answer_correct": True, "source": "gold"},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows))
+    res = runner.invoke(app, ["locate", "--data", str(data), "-l", "arithmetic", "-l", "arithmetic",
+                              "--store", str(tmp_path / "r.db"), "--by-source"])
+    assert res.exit_code == 0, res.output
+    assert "by source" in res.output and "injected" in res.output and "gold" in res.output
+    assert "baseline" in res.output and "+0.0" in res.output  # the same locator twice: no difference
