@@ -55,7 +55,13 @@ def test_distribution_stats_match_direct_computation():
         assert st.entropy[r] == pytest.approx(-(p[nz] * np.log(p[nz])).sum(), abs=1e-5)
         assert st.token_logprob[r] == pytest.approx(np.log(p[tokens[r]]), abs=1e-5)
         assert list(st.top_ids[r]) == list(np.argsort(-p, kind="stable")[:4])
-    assert np.allclose(st.kl_from_uniform, np.log(50) - st.entropy)
+    for r in range(2):  # KL(U || p) = -log V - mean_j log p_j
+        logp = logits[r].astype(np.float64) - np.log(np.exp(logits[r].astype(np.float64)).sum())
+        assert st.kl_from_uniform[r] == pytest.approx(-np.log(50) - logp.mean(), abs=1e-4)
+    finite = logits[2, 10:].astype(np.float64)  # masked row: over the 40 finite logits
+    logp2 = finite - np.log(np.exp(finite).sum())
+    assert st.kl_from_uniform[2] == pytest.approx(-np.log(40) - logp2.mean(), abs=1e-4)
+    assert not np.allclose(st.kl_from_uniform[:2], np.log(50) - st.entropy[:2])  # not KL(p || U)
     flat = distribution_stats(np.zeros((1, 8)), np.array([3]))
     assert flat.entropy[0] == pytest.approx(np.log(8))
     assert flat.kl_from_uniform[0] == pytest.approx(0)
@@ -448,7 +454,7 @@ async def test_prefix_cache_reuses_kv_exactly(backend, monkeypatch, tmp_path):
 @local_model
 async def test_min_tokens_masks_end_of_generation(backend):
     msgs = user("Reply with the single word OK.")
-    free = await backend.generate(msgs, GenParams(max_tokens=48))
-    assert free.finish_reason == "stop" and free.completion_tokens < 24  # it stops by itself
-    forced = await backend.generate(msgs, GenParams(max_tokens=48, min_tokens=free.completion_tokens + 8))
+    free = await backend.generate(msgs, GenParams(max_tokens=96))
+    assert free.finish_reason == "stop" and free.completion_tokens < 80  # it stops by itself
+    forced = await backend.generate(msgs, GenParams(max_tokens=96, min_tokens=free.completion_tokens + 8))
     assert forced.completion_tokens >= free.completion_tokens + 8

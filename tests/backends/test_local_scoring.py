@@ -61,7 +61,7 @@ def test_score_rows_match_distribution_stats_in_blocks():
     assert [lp.token for lp in lps] == [str(t) for t in targets]
     assert np.allclose([lp.logprob for lp in lps], whole.token_logprob)
     assert np.allclose([lp.entropy for lp in lps], whole.entropy)
-    assert np.allclose([lp.kl_from_uniform for lp in lps], np.log(40) - whole.entropy)
+    assert np.allclose([lp.kl_from_uniform for lp in lps], whole.kl_from_uniform)
     assert all(len(lp.top) == 2 for lp in lps)
 
 

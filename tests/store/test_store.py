@@ -25,3 +25,19 @@ def test_create_run_is_idempotent(tmp_path: Path) -> None:
     assert st.create_run("a", "a", {"x": 2}) is False
     info = st.get_run("a")
     assert info is not None and info.config == {"x": 1}
+
+
+def test_cache_key_versions_logprob_statistics() -> None:
+    from mistakelab.core.types import GenParams, Message
+    from mistakelab.store import db
+
+    msgs = [Message(role="user", content="hi")]
+    plain, lp = GenParams(), GenParams(logprobs=True)
+    before = (db.cache_key("m", msgs, plain), db.cache_key("m", msgs, lp))
+    old = db.LOGPROB_STATS_VERSION
+    try:
+        db.LOGPROB_STATS_VERSION = old + 1
+        assert db.cache_key("m", msgs, plain) == before[0]  # no per-token statistics: same key
+        assert db.cache_key("m", msgs, lp) != before[1]  # their meaning changed: a new key
+    finally:
+        db.LOGPROB_STATS_VERSION = old

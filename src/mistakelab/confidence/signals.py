@@ -41,7 +41,11 @@ def _per_token(c: Completion, attr: str, name: str) -> Signal:
 
 
 def self_certainty(c: Completion) -> Signal:
-    """Mean KL(U || p_i) over generated tokens (Kang et al. 2025); higher = more certain."""
+    """Mean KL(U || p_i) over generated tokens (Kang et al. 2025); higher = more certain.
+
+    KL(U || p) = -log V - mean_j log p(j) weighs every token of the vocabulary equally, so it
+    is not a function of the entropy (KL(p || U) = log V - H(p) would be).
+    """
     return _per_token(c, "kl_from_uniform", "self_certainty")
 
 

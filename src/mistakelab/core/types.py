@@ -82,7 +82,7 @@ class TokenLogprob(BaseModel):
     top: list[tuple[str, float]] = Field(default_factory=list)
     # Exact statistics of the full next-token distribution, when the backend has it.
     entropy: float | None = None
-    kl_from_uniform: float | None = None
+    kl_from_uniform: float | None = None  # KL(U || p) over the vocabulary (self-certainty term)
 
 
 FinishReason = Literal["stop", "length", "error"]

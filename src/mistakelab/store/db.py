@@ -32,14 +32,23 @@ from mistakelab.core.types import Completion, GenParams, Message, Problem, Resul
 from mistakelab.store.migrations import apply_migrations
 
 
+# Bumped when what a completion's per-token statistics mean changes, so that cached
+# completions asked with logprobs are not served with the old meaning (2: kl_from_uniform is
+# KL(U || p), was KL(p || U)). Completions without logprobs keep their keys.
+LOGPROB_STATS_VERSION = 2
+
+
 def cache_key(model_id: str, messages: Sequence[Message], params: GenParams) -> str:
     """Key of the completion cache: (model, messages, parameters incl. seed)."""
+    body: dict[str, object] = {
+        "model": model_id,
+        "messages": [m.model_dump() for m in messages],
+        "params": params.model_dump(mode="json"),
+    }
+    if params.logprobs:
+        body["logprob_stats"] = LOGPROB_STATS_VERSION
     payload = json.dumps(
-        {
-            "model": model_id,
-            "messages": [m.model_dump() for m in messages],
-            "params": params.model_dump(mode="json"),
-        },
+        body,
         sort_keys=True,
         ensure_ascii=False,
     )

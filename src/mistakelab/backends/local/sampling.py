@@ -14,7 +14,8 @@ Example:
     >>> sample_row(row, temperature=0.0, top_k=0, top_p=1.0, rng=np.random.default_rng(0))
     1
     >>> stats = distribution_stats(np.stack([row, row]), np.array([1, 2]), top_n=1)
-    >>> bool(np.allclose(stats.kl_from_uniform, np.log(3) - stats.entropy))
+    >>> logp = row - np.log(np.exp(row).sum())  # KL(U || p) = -log V - mean_j log p_j
+    >>> bool(np.allclose(stats.kl_from_uniform, -np.log(3) - logp.mean()))
     True
 """
 
@@ -82,7 +83,10 @@ class DistributionStats:
 
     token_logprob: np.ndarray  # log p(sampled token)
     entropy: np.ndarray  # H(p) in nats
-    kl_from_uniform: np.ndarray  # KL(p || uniform) = log V - H(p)
+    # KL(U || p) = -log V - mean_j log p_j: self-certainty (Kang et al. 2025). Not KL(p || U),
+    # which is log V - H(p) and would carry nothing beyond the entropy. Over the finite
+    # logits only (a masked token would make it infinite).
+    kl_from_uniform: np.ndarray
     top_ids: np.ndarray  # (rows, top_n) most likely ids, best first
     top_logprobs: np.ndarray  # (rows, top_n)
     tokens: np.ndarray  # (rows,) the sampled ids
@@ -140,4 +144,12 @@ def distribution_stats(
         zb = np.maximum(z[bad], np.float32(-1e30))
         ez[bad] = (e[bad][:, None, :] @ zb[:, :, None])[:, 0, 0]
     entropy = np.maximum(lse - ez / total, 0.0)  # H = lse - E[z]
-    return DistributionStats(token_lp, entropy, np.log(vocab) - entropy, top_ids, top_lps, tokens)
+    zsum = z.sum(axis=1, dtype=np.float64)
+    n_finite = np.full(rows, float(vocab))
+    masked = ~np.isfinite(zsum)
+    if masked.any():  # mean over the finite logits only
+        fin = np.isfinite(z[masked])
+        n_finite[masked] = fin.sum(axis=1)
+        zsum[masked] = np.where(fin, z[masked], 0.0).sum(axis=1, dtype=np.float64)
+    kl_u_p = np.maximum(lse - zsum / n_finite - np.log(n_finite), 0.0)  # -log V - mean(z - lse)
+    return DistributionStats(token_lp, entropy, kl_u_p, top_ids, top_lps, tokens)
