@@ -43,9 +43,22 @@ def test_critic_prompt_tags_steps_and_parses_box() -> None:
     ("\\boxed{7}", None),  # not a step of this solution
     ("I think paragraph 1 is wrong", None),  # no box: no prediction
     ("\\boxed{ 1 }", 1),
+    ("-1", None),  # a bare integer is not the protocol's answer...
 ])
 def test_parse_critic(text: str, expected: int | None) -> None:
     assert parse_critic(text, 3) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("-1", -1),  # ...but with bare=True it counts (qwen2.5-coder-0.5b's whole reply on igsm)
+    ("2.", 2),
+    ("\\boxed{1} 2", 1),  # a box still wins
+    ("Paragraph 2", None),  # an integer inside words is not an answer
+    ("-1 or 2", None),
+    ("9", None),  # not a step
+])
+def test_parse_critic_bare(text: str, expected: int | None) -> None:
+    assert parse_critic(text, 3, bare=True) == expected
 
 
 def test_critic_voting_majority_and_unparseable() -> None:
@@ -54,6 +67,8 @@ def test_critic_voting_majority_and_unparseable() -> None:
     assert all(c.params.temperature == 1.0 and c.params.top_p == 0.9 for c in fake.calls)
     res, _ = locate("critic", ["no idea"])
     assert res.first_error is None and res.note == "unparseable"
+    assert locate("critic", ["-1"])[0].first_error is None
+    assert locate("critic:bare=true", ["-1"])[0].first_error == -1
 
 
 def _policy(bad_after: int):  # type: ignore[no-untyped-def]

@@ -26,25 +26,29 @@ CRITIC_PROMPT = (
 )
 
 _BOXED_INT = re.compile(r"\\boxed\s*\{\s*(-?\d+)\s*\}")
+_BARE_INT = re.compile(r"(-?\d+)\.?")
 
 
 def tag_steps(steps: list[str]) -> str:
     return "\n\n".join(f"<paragraph_{i}>\n{s}\n</paragraph_{i}>" for i, s in enumerate(steps))
 
 
-def parse_critic(text: str, n_steps: int) -> int | None:
-    """The last boxed integer if it is -1 or a valid step index, else None.
+def parse_critic(text: str, n_steps: int, bare: bool = False) -> int | None:
+    """The last boxed integer if it is -1 or a valid step index, else None (the ProcessBench
+    rule). With ``bare``, a reply that is nothing but one integer also counts as that answer
+    (qwen2.5-coder-0.5b replies a bare "-1"); off by default, as the protocol has it.
 
     Example:
         >>> parse_critic("Paragraph 1 miscounts. \\\\boxed{1}", 3)
         1
-        >>> parse_critic("all good", 3) is None
-        True
+        >>> parse_critic(" -1 ", 3) is None, parse_critic(" -1 ", 3, bare=True)
+        (True, -1)
     """
     found = _BOXED_INT.findall(text)
-    if not found:
+    whole = _BARE_INT.fullmatch(text.strip()) if bare else None
+    if not found and not whole:
         return None
-    idx = int(found[-1])
+    idx = int(found[-1]) if found else int(whole.group(1))  # type: ignore[union-attr]
     return idx if -1 <= idx < n_steps else None
 
 
@@ -52,6 +56,7 @@ class CriticParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=1, ge=1)
     max_tokens: int = 768
+    bare: bool = False  # also accept a reply that is only an integer (not the protocol)
     prompt: str = CRITIC_PROMPT
 
 
@@ -70,7 +75,7 @@ class CriticLocator(Locator):
         else:
             outs = await ctx.sample(msg, p.n, purpose="critic", temperature=1.0, top_p=0.9,
                                     max_tokens=p.max_tokens)
-        parsed = [parse_critic(o.text, len(record.steps)) for o in outs]
+        parsed = [parse_critic(o.text, len(record.steps), p.bare) for o in outs]
         votes = Counter(x for x in parsed if x is not None)
         if not votes:
             return LocatorResult(first_error=None, raw=[o.text for o in outs], note="unparseable")

@@ -46,8 +46,10 @@ def locator_table(runs: list[LocatorRun], title: str = "", by: str = "split") ->
             calls, tokens = run.cost(group, by)
             t.add_row(
                 run.name + (" [oracle-assisted]" if run.locator.oracle else ""), group,
-                f"{s.n_err}/{s.n_cor}", f"{_pct(s.acc_err)} {_ci(s.acc_err_ci)}",
-                f"{_pct(s.acc_cor)} {_ci(s.acc_cor_ci)}", f"{_pct(s.f1)} {_ci(s.f1_ci)}",
+                f"{s.n_err}/{s.n_cor}",
+                f"{_pct(s.acc_err)} {_ci(s.acc_err_ci)}" if s.n_err else "–",
+                f"{_pct(s.acc_cor)} {_ci(s.acc_cor_ci)}" if s.n_cor else "–",
+                f"{_pct(s.f1)} {_ci(s.f1_ci)}" if s.n_err and s.n_cor else "– (one class)",
                 "baseline" if k == 0 else _paired(base.get(group, {}), groups[group]),
                 str(c["early"]), str(c["exact"]), str(c["late"]), str(c["missed"]), str(c["no_prediction"]),
                 str(c["false_alarm"]), f"{calls:.1f}", f"{tokens:.0f}", "yes" if run.locator.oracle else "no",
