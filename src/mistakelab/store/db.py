@@ -89,7 +89,8 @@ class RunStore:
         # Completions written by this process, so cache look-ups see them before commit.
         self._recent: dict[str, str] = {}
         self._known_keys: set[str] | None = None
-        self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        # Each item is a group of statements committed in the same transaction (or None: stop).
+        self._queue: queue.Queue[list[tuple[str, tuple[Any, ...]]] | None] = queue.Queue()
         self._writer_error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="mistakelab-store", daemon=True)
         self._writer.start()
@@ -115,8 +116,8 @@ class RunStore:
             try:
                 conn.execute("BEGIN")
                 for b in batch:
-                    if b is not None:
-                        conn.execute(b[0], b[1])
+                    for sql, args in b or ():
+                        conn.execute(sql, args)
                 conn.execute("COMMIT")
             except BaseException as exc:  # noqa: BLE001 - surfaced by flush()
                 self._writer_error = exc
@@ -126,10 +127,11 @@ class RunStore:
                 conn.close()
                 return
 
-    def _enqueue(self, sql: str, args: tuple[Any, ...]) -> None:
+    def _enqueue(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
+        """Queue statements that must commit together (a kill leaves all or none of them)."""
         if self._writer_error is not None:
             raise RuntimeError(f"run store {self.path}: write failed") from self._writer_error
-        self._queue.put((sql, args))
+        self._queue.put(list(statements))
 
     def flush(self) -> None:
         """Wait until every queued write is committed."""
@@ -213,11 +215,11 @@ class RunStore:
 
     def save_unit(self, run_id: str, unit_key: str, result: Result, trace: Trace) -> None:
         """Store a finished unit (idempotent: re-saving replaces, never duplicates)."""
-        self._enqueue(
+        self._enqueue((
             "INSERT OR REPLACE INTO units VALUES (?,?,?,?,?,?,?,?,?,?)",
             (run_id, unit_key, result.model, result.task, result.strategy, result.problem_id,
              "done", result.model_dump_json(), trace.model_dump_json(), time.time()),
-        )
+        ))
 
     def units(self, run_id: str) -> list[UnitRow]:
         self.flush()
@@ -257,17 +259,17 @@ class RunStore:
         )
         comp = completion.model_dump_json()
         now = time.time()
+        log = ("INSERT INTO calls (run_id, unit_key, cache_key, model, purpose, cached,"
+               " request_json, completion_json, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+               (run_id, unit_key, key, model, purpose, int(completion.cached), request, comp, now))
         if completion.ok and not completion.cached:
             self._recent[key] = comp
-            self._enqueue(
-                "INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
-                (key, model, request, comp, now),
-            )
-        self._enqueue(
-            "INSERT INTO calls (run_id, unit_key, cache_key, model, purpose, cached,"
-            " request_json, completion_json, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            (run_id, unit_key, key, model, purpose, int(completion.cached), request, comp, now),
-        )
+            # cache entry and call log in one transaction: a kill between them would leave a
+            # cached completion whose original call is missing from the log
+            self._enqueue(("INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
+                           (key, model, request, comp, now)), log)
+        else:
+            self._enqueue(log)
 
     def cached_completion(self, key: str) -> Completion | None:
         if key in self._recent:
