@@ -193,6 +193,9 @@ def test_prefix_cache_spares_kept_prompts_and_can_be_off():
             sched.finish(g.members[1], None)
             sched.finish(g.members[0], None)
             assert sched.kept[1] is None or sched.kept[1] == [8]
+            n_kept = sum(k is not None for k in sched.kept)
+            assert n_kept > 0 and sched.drop_kept() == n_kept
+            assert sched.kept == [None] * 3 and ops[-1] == ("rm", ops[-1][1], -1, -1)
         finally:
             loop.close()
 

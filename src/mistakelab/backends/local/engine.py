@@ -287,6 +287,8 @@ class Engine:
         if batch.n:
             t0 = time.perf_counter()
             rc = batch.decode(self._ctx)
+            if rc == 1 and sched.drop_kept():  # 1: no KV room; kept prefixes may fragment it
+                rc = batch.decode(self._ctx)
             self.stats.decode_s += time.perf_counter() - t0
             self.stats.decode_steps += 1
             self.stats.max_seqs_per_step = max(self.stats.max_seqs_per_step, len(in_batch))

@@ -216,6 +216,15 @@ class Scheduler:
                 error=error,
             ))
 
+    def drop_kept(self) -> int:
+        """Free every kept prompt's cells (when a batch finds no room); returns how many."""
+        dropped = 0
+        for slot, kept in enumerate(self.kept):
+            if kept is not None and self.slots[slot] is None:
+                self._clear(slot)
+                dropped += 1
+        return dropped
+
     @staticmethod
     def _kept_prompt(seq: Seq) -> list[int] | None:
         """The prompt tokens whose KV ``seq``'s slot holds complete."""
