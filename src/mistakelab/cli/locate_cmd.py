@@ -202,5 +202,9 @@ def calibrate(
             au += f" [{rep.auroc_ci[0]:.3f}, {rep.auroc_ci[1]:.3f}]"
         table.add_row(rep.name, str(rep.n), au, f"{rep.ece.ece:.3f}" if rep.ece else "–", rep.ece_scaling,
                       *(_acc(sel[c].accuracy, sel[c].n) for c in (0.25, 0.5, 1.0)))
-    console.print(table)
+    from mistakelab.report import wide_console
+
+    wide_console(console, 160).print(table)
+    console.print("AUROC interval: 1000 bootstrap resamples of whole problems. ECE: equal-width bins over the "
+                  "signal as shown in 'ECE scaling'.", style="dim")
     st.close()
