@@ -111,8 +111,9 @@ def test_locate_by_source(tmp_path: Path) -> None:
         {"problem": "p", "steps": ["2 + 2 = 4", "so 4"], "label": -1, "final_answer_correct": True, "source": "gold"},
     ]
     data.write_text("\n".join(json.dumps(r) for r in rows))
-    res = runner.invoke(app, ["locate", "--data", str(data), "-l", "arithmetic", "-l", "arithmetic",
+    res = runner.invoke(app, ["locate", "--data", str(data), "-l", "arithmetic", "-l", "arithmetic:label=again",
                               "--store", str(tmp_path / "r.db"), "--by-source"])
     assert res.exit_code == 0, res.output
     assert "by source" in res.output and "injected" in res.output and "gold" in res.output
     assert "baseline" in res.output and "+0.0" in res.output  # the same locator twice: no difference
+    assert "again" in res.output and "label=" not in res.output

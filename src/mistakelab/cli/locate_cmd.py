@@ -32,7 +32,8 @@ def locate(
     policy: str = typer.Option("qwen2.5-coder-0.5b", help="Model that writes the natural solutions."),
     out: Optional[Path] = typer.Option(None, help="Write the built set here (JSONL)."),
     locator: Optional[list[str]] = typer.Option(None, "--locator", "-l",
-                                                help="e.g. arithmetic, exact, critic:model=qwen2.5-coder-1.5b,n=1, rollout:k=4"),
+                                                help="e.g. arithmetic, exact, critic:model=qwen2.5-coder-1.5b,n=1, "
+                                                     "rollout:k=4,label=rollout-k4 (label: its name in tables)"),
     model: str = typer.Option("qwen2.5-coder-0.5b", help="Default model for critic/rollout."),
     backend: str = typer.Option("local", help="Backend of the models."),
     seed: int = typer.Option(0),
@@ -79,8 +80,9 @@ def locate(
     for spec_text in locator or ["arithmetic"]:
         lspec = parse_named(spec_text)
         m = lspec.pop("model", model)
+        label = str(lspec.pop("label", spec_text))  # display name in the tables
         loc = build_locator(lspec)
-        runs.append(LocatorRun(spec_text, loc, caller_for(m) if loc.needs_model else None))
+        runs.append(LocatorRun(label, loc, caller_for(m) if loc.needs_model else None))
 
     async def main() -> None:
         try:
