@@ -61,6 +61,15 @@ def test_parse_critic_bare(text: str, expected: int | None) -> None:
     assert parse_critic(text, 3, bare=True) == expected
 
 
+def test_critic_stepwise_style_asks_for_a_line_per_paragraph() -> None:
+    res, fake = locate("critic:style=stepwise",
+                       ["Paragraph 0: correct\nParagraph 1: wrong, because 12 - 2 = 10\n\\boxed{1}"])
+    prompt = fake.calls[0].messages[0].content
+    assert "Paragraph i: correct" in prompt and "<paragraph_2>" in prompt and res.first_error == 1
+    _, direct = locate("critic", ["\\boxed{1}"])
+    assert "Paragraph i: correct" not in direct.calls[0].messages[0].content
+
+
 def test_critic_voting_majority_and_unparseable() -> None:
     res, fake = locate("critic:n=3", ["\\boxed{1}", "\\boxed{0}", "\\boxed{1}"])
     assert res.first_error == 1 and len(fake.calls) == 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,19 @@ CRITIC_PROMPT = (
     "After your review, put the index of that paragraph in \\boxed{{}}, for example \\boxed{{2}}. "
     "If every paragraph is correct, put -1 in the box: \\boxed{{-1}}."
 )
+
+# The same task, but the review must be written out first, one line per paragraph: small
+# models given CRITIC_PROMPT tend to answer at once (qwen2.5-coder 0.5b and 1.5b reply a bare
+# "-1" to every igsm solution).
+CRITIC_PROMPT_STEPWISE = (
+    "The following is a math problem and a solution split into paragraphs, each enclosed in "
+    "tags and indexed from 0.\n\n[Math Problem]\n\n{problem}\n\n[Solution]\n\n{tagged}\n\n"
+    "Check the paragraphs one at a time, in order. For each, write one line: \"Paragraph i: "
+    "correct\" or \"Paragraph i: wrong, because ...\", re-doing its calculation and comparing "
+    "it with the facts of the problem. Stop at the first wrong paragraph. Then put its index in "
+    "\\boxed{{}}, for example \\boxed{{2}}, or \\boxed{{-1}} if every paragraph is correct."
+)
+PROMPTS = {"direct": CRITIC_PROMPT, "stepwise": CRITIC_PROMPT_STEPWISE}
 
 _BOXED_INT = re.compile(r"\\boxed\s*\{\s*(-?\d+)\s*\}")
 _BARE_INT = re.compile(r"(-?\d+)\.?")
@@ -57,7 +71,8 @@ class CriticParams(BaseModel):
     n: int = Field(default=1, ge=1)
     max_tokens: int = 768
     bare: bool = False  # also accept a reply that is only an integer (not the protocol)
-    prompt: str = CRITIC_PROMPT
+    style: Literal["direct", "stepwise"] = "direct"  # which built-in prompt, unless ``prompt``
+    prompt: str | None = None
 
 
 class CriticLocator(Locator):
@@ -69,7 +84,8 @@ class CriticLocator(Locator):
 
     async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
         p = self.params
-        msg = [Message(role="user", content=p.prompt.format(problem=record.problem, tagged=tag_steps(record.steps)))]
+        template = p.prompt or PROMPTS[p.style]
+        msg = [Message(role="user", content=template.format(problem=record.problem, tagged=tag_steps(record.steps)))]
         if p.n == 1:
             outs = [await ctx.generate(msg, purpose="critic", temperature=0.0, max_tokens=p.max_tokens)]
         else:
