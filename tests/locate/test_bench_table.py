@@ -60,3 +60,27 @@ def test_by_problem_keeps_records_of_a_problem_together() -> None:
 
     recs = [rec("a", "p1"), rec("b", "p0"), rec("x", None), rec("c", "p1"), rec("d", "p0")]
     assert [r.id for r in by_problem(recs, problems)] == ["b", "d", "a", "c", "x"]
+
+
+def test_a_display_label_does_not_change_the_calls(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from mistakelab.backends import ScriptedBackend
+    from mistakelab.core.types import GenParams
+    from mistakelab.locate.bench import run_locators
+    from mistakelab.runner.gateway import CallStats, ModelCaller
+    from mistakelab.store import RunStore
+
+    rec = LocateRecord(id="r", problem="Tom has 3 + 4 apples.", steps=["3 + 4 = 7", "So 7."], label=-1,
+                       final_answer_correct=True, gold_answer="7")
+    seeds: dict[str, list[int | None]] = {}
+    for label in ("rollout-a", "rollout-b"):
+        fake = ScriptedBackend(lambda m, p: "so \\boxed{7}")
+        store = RunStore(tmp_path / f"{label}.db")  # separate stores: no cache between them
+        store.create_run("x", "x", {})
+        caller = ModelCaller(lambda: fake, "scripted:f", store, "x", CallStats())
+        run = LocatorRun(label, build_locator({"name": "rollout", "k": 2}), caller, key="rollout:k=2")
+        asyncio.run(run_locators([rec], [run], GenParams()))
+        seeds[label] = [c.params.seed for c in fake.calls]
+        store.close()
+    assert seeds["rollout-a"] == seeds["rollout-b"] and len(seeds["rollout-a"]) == 4

@@ -80,9 +80,12 @@ def locate(
     for spec_text in locator or ["arithmetic"]:
         lspec = parse_named(spec_text)
         m = lspec.pop("model", model)
-        label = str(lspec.pop("label", spec_text))  # display name in the tables
+        kind, _, opts = spec_text.partition(":")
+        key_parts = [o for o in opts.split(",") if o and not o.strip().startswith("label=")]
+        key = kind + (":" + ",".join(key_parts) if key_parts else "")
+        label = str(lspec.pop("label", key))  # display name in the tables only
         loc = build_locator(lspec)
-        runs.append(LocatorRun(label, loc, caller_for(m) if loc.needs_model else None))
+        runs.append(LocatorRun(label, loc, caller_for(m) if loc.needs_model else None, key=key))
 
     async def main() -> None:
         try:

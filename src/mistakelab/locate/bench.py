@@ -34,6 +34,13 @@ class LocatorRun:
     locator: Locator
     caller: ModelCaller | None  # model for locators that need one
     predictions: list[Prediction] = field(default_factory=list)
+    # what identifies the locator's calls (unit keys, sampling seeds, cache): the spec without
+    # its display label, so renaming a locator never changes what it asks the model
+    key: str = ""
+
+    @property
+    def ident(self) -> str:
+        return self.key or self.name
 
     def groups(self, by: str = "split") -> dict[str, list[Prediction]]:
         """Predictions per split (or per ``source``: natural / injected / gold), plus "all"
@@ -65,8 +72,8 @@ async def run_locators(records: list[LocateRecord], runs: list[LocatorRun], para
 
     async def one(run: LocatorRun, rec: LocateRecord) -> Prediction:
         async with sem:
-            gw = UnitGateway(run.caller, f"locate|{run.name}|{rec.id}") if run.caller else None
-            ctx = locate_context(rec, gw, run.name, params, seed)
+            gw = UnitGateway(run.caller, f"locate|{run.ident}|{rec.id}") if run.caller else None
+            ctx = locate_context(rec, gw, run.ident, params, seed)
             try:
                 res = await run.locator.locate(rec, ctx)
             except Exception as exc:  # noqa: BLE001 - a failing record is a missed prediction
