@@ -106,23 +106,49 @@ class ModelCaller:
         per_seed = [params.with_(seed=s) for s in seeds]
         keys = [cache_key(self.model_id, messages, p) for p in per_seed]
         out: list[Completion | None] = [self._lookup(k) for k in keys]
-        missing = [i for i, c in enumerate(out) if c is None]
+        # the same request already on its way (another unit, same prompt and seed): share it,
+        # so one key never gets two different completions
+        waiting = {i: self._inflight[k] for i, k in enumerate(keys) if out[i] is None and k in self._inflight}
+        missing = [i for i, c in enumerate(out) if c is None and i not in waiting]
+        futs: dict[int, asyncio.Future[Completion]] = {}
+        for i in missing:
+            if keys[i] in self._inflight:  # a duplicate seed within this very call
+                waiting[i] = self._inflight[keys[i]]
+            else:
+                futs[i] = self._inflight[keys[i]] = asyncio.get_running_loop().create_future()
+        missing = list(futs)
         if missing:
             try:
                 backend = await self.backend()
                 fresh = await backend.sample(messages, params, [seeds[i] for i in missing])
             except ScriptExhausted:
+                _cancel(futs)
                 raise
             except Exception as exc:  # noqa: BLE001
                 fresh = [Completion.from_error(exc) for _ in missing]
+            except BaseException:  # cancelled: waiters must not hang
+                _cancel(futs)
+                raise
+            finally:
+                for i in missing:
+                    self._inflight.pop(keys[i], None)
             for i, c in zip(missing, fresh):
                 out[i] = c
+                futs[i].set_result(c)
+        for i, fut in waiting.items():
+            out[i] = (await asyncio.shield(fut)).model_copy(update={"cached": True})
         done: list[Completion] = []
         for k, p, c in zip(keys, per_seed, out):
             assert c is not None
             self._log(unit, k, purpose, messages, p, c)
             done.append(c)
         return done
+
+
+def _cancel(futs: dict[int, asyncio.Future[Completion]]) -> None:
+    for f in futs.values():
+        if not f.done():
+            f.cancel()
 
 
 class UnitGateway:
