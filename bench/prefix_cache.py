@@ -8,7 +8,7 @@ engines, same settings), and the prompt tokens evaluated and the wall time are p
 side.
 
 Usage:
-    python bench/prefix_cache.py                         # qwen2.5-coder-0.5b
+    python bench/prefix_cache.py                         # qwen2.5-coder-0.5b, about 1.5 min
     python bench/prefix_cache.py --model smollm2-135m    # quick run
 """
 
@@ -65,9 +65,9 @@ async def run(model: str, prompts: list[list[Message]], cache: bool, k: int, max
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
-    ap.add_argument("--problems", type=int, default=4)
+    ap.add_argument("--problems", type=int, default=2)
     ap.add_argument("--k", type=int, default=2)
-    ap.add_argument("--max-tokens", type=int, default=48)
+    ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--concurrency", type=int, default=2, help="rollout prompts in flight")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
