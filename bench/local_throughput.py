@@ -89,7 +89,8 @@ async def main() -> None:
     ap.add_argument("--full", action="store_true", help="min_tokens = max_tokens: no sequence stops early")
     args = ap.parse_args()
     levels = [int(x) for x in args.seqs.split(",")]
-    settings = EngineSettings(n_seq=max(levels), n_ctx_per_seq=1024, n_threads=args.threads)
+    # prefix cache off: each row (and each +lp twin) evaluates its prompt, as the comparison assumes
+    settings = EngineSettings(n_seq=max(levels), n_ctx_per_seq=1024, n_threads=args.threads, prefix_cache=False)
     t0 = time.perf_counter()
     backend = LocalBackend(args.model, settings)
     loaded = time.perf_counter() - t0
