@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mistakelab.confidence.signals import SIGNALS, agreement
 from mistakelab.confidence.verdict import critic_verdict
-from mistakelab.core.types import GenParams, Problem
+from mistakelab.core.types import Completion, GenParams, Problem
 from mistakelab.metrics.calibration import (
     ECEResult,
     SelectivePoint,
@@ -61,13 +61,13 @@ async def collect_signals(task: Task, problems: list[Problem], caller, k: int, p
             outs = await caller.sample(f"calibrate|{p.id}", "sample", task.prompt(p), params, seeds)
         answers = [task.extract(o.text).text if o.ok else None for o in outs]
         agree = agreement(answers, key=task.answer_key)
+        async def verdict(i: int, o: Completion) -> float | None:  # a failed sample gets none
+            return (await critic_verdict(critic, f"calibrate|{p.id}|{i}", p.question, o.text)).value if o.ok else None
+
         verdicts: list[float | None] = [None] * len(outs)
         if critic is not None:
             async with sem:
-                got = await asyncio.gather(*(critic_verdict(critic, f"calibrate|{p.id}|{i}", p.question, o.text)
-                                             for i, o in enumerate(outs) if o.ok))
-            it = iter(got)
-            verdicts = [next(it).value if o.ok else None for o in outs]
+                verdicts = list(await asyncio.gather(*(verdict(i, o) for i, o in enumerate(outs))))
         rows = []
         for i, (o, a) in enumerate(zip(outs, agree)):
             sig: dict[str, float | None] = {name: fn(o).value for name, fn in SIGNALS.items()}

@@ -17,9 +17,11 @@ from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import LocateRecord
 from mistakelab.strategies.context import StrategyContext
 
-CRITIC_PROMPT = (
+_CRITIC_HEAD = (
     "The following is a math problem and a solution split into paragraphs, each enclosed in "
     "tags and indexed from 0.\n\n[Math Problem]\n\n{problem}\n\n[Solution]\n\n{tagged}\n\n"
+)
+CRITIC_PROMPT = _CRITIC_HEAD + (
     "Review the paragraphs in order. Your task is to find the earliest paragraph that contains "
     "an error (a wrong calculation, a wrong use of the problem's facts, or a wrong logical step). "
     "After your review, put the index of that paragraph in \\boxed{{}}, for example \\boxed{{2}}. "
@@ -29,9 +31,7 @@ CRITIC_PROMPT = (
 # The same task, but the review must be written out first, one line per paragraph: small
 # models given CRITIC_PROMPT tend to answer at once (qwen2.5-coder 0.5b and 1.5b reply a bare
 # "-1" to every igsm solution).
-CRITIC_PROMPT_STEPWISE = (
-    "The following is a math problem and a solution split into paragraphs, each enclosed in "
-    "tags and indexed from 0.\n\n[Math Problem]\n\n{problem}\n\n[Solution]\n\n{tagged}\n\n"
+CRITIC_PROMPT_STEPWISE = _CRITIC_HEAD + (
     "Check the paragraphs one at a time, in order. For each, write one line: \"Paragraph i: "
     "correct\" or \"Paragraph i: wrong, because ...\", re-doing its calculation and comparing "
     "it with the facts of the problem. Stop at the first wrong paragraph. Then put its index in "

@@ -106,16 +106,17 @@ class ModelCaller:
         per_seed = [params.with_(seed=s) for s in seeds]
         keys = [cache_key(self.model_id, messages, p) for p in per_seed]
         out: list[Completion | None] = [self._lookup(k) for k in keys]
-        # the same request already on its way (another unit, same prompt and seed): share it,
-        # so one key never gets two different completions
-        waiting = {i: self._inflight[k] for i, k in enumerate(keys) if out[i] is None and k in self._inflight}
-        missing = [i for i, c in enumerate(out) if c is None and i not in waiting]
+        # A request already on its way (from another unit, or a repeated seed in this call) is
+        # shared, so one key never gets two different completions.
+        waiting: dict[int, asyncio.Future[Completion]] = {}
         futs: dict[int, asyncio.Future[Completion]] = {}
-        for i in missing:
-            if keys[i] in self._inflight:  # a duplicate seed within this very call
-                waiting[i] = self._inflight[keys[i]]
+        for i, k in enumerate(keys):
+            if out[i] is not None:
+                continue
+            if k in self._inflight:
+                waiting[i] = self._inflight[k]
             else:
-                futs[i] = self._inflight[keys[i]] = asyncio.get_running_loop().create_future()
+                futs[i] = self._inflight[k] = asyncio.get_running_loop().create_future()
         missing = list(futs)
         if missing:
             try:

@@ -137,19 +137,17 @@ def distribution_stats(
     top_ids = (np.array([_top(z[r], top_n) for r in range(rows)], dtype=np.int64) if top_n
                else np.zeros((rows, 0), dtype=np.int64))
     top_lps = np.take_along_axis(z, top_ids, axis=1).astype(np.float64) - lse[:, None]
-    with np.errstate(invalid="ignore"):  # sum(e * z) without a temporary; NaN handled below
+    with np.errstate(invalid="ignore"):  # sum(e * z) without a temporary; NaN fixed below
         ez = (e[:, None, :] @ z[:, :, None])[:, 0, 0].astype(np.float64)
-    bad = ~np.isfinite(ez)
-    if bad.any():  # masked (-inf) logits make 0 * -inf = NaN: clamp those rows only
-        zb = np.maximum(z[bad], np.float32(-1e30))
-        ez[bad] = (e[bad][:, None, :] @ zb[:, :, None])[:, 0, 0]
-    entropy = np.maximum(lse - ez / total, 0.0)  # H = lse - E[z]
     zsum = z.sum(axis=1, dtype=np.float64)
     n_finite = np.full(rows, float(vocab))
-    masked = ~np.isfinite(zsum)
-    if masked.any():  # mean over the finite logits only
-        fin = np.isfinite(z[masked])
+    masked = ~np.isfinite(zsum)  # rows with masked (-inf) logits
+    if masked.any():  # 0 * -inf = NaN in E[z]; the mean of z is over the finite logits only
+        zm = z[masked]
+        fin = np.isfinite(zm)
+        ez[masked] = (e[masked][:, None, :] @ np.maximum(zm, np.float32(-1e30))[:, :, None])[:, 0, 0]
         n_finite[masked] = fin.sum(axis=1)
-        zsum[masked] = np.where(fin, z[masked], 0.0).sum(axis=1, dtype=np.float64)
+        zsum[masked] = np.where(fin, zm, 0.0).sum(axis=1, dtype=np.float64)
+    entropy = np.maximum(lse - ez / total, 0.0)  # H = lse - E[z]
     kl_u_p = np.maximum(lse - zsum / n_finite - np.log(n_finite), 0.0)  # -log V - mean(z - lse)
     return DistributionStats(token_lp, entropy, kl_u_p, top_ids, top_lps, tokens)

@@ -111,8 +111,9 @@ class Scheduler:
             return self._take(free), 0
         limit = len(tokens) - 1  # the last prompt token is evaluated for its logits
         # longest shared prefix; on ties (no match included) an empty slot, sparing kept ones
-        best = max(free, key=lambda i: (_common_prefix(self.kept[i], tokens, limit), self.kept[i] is None, -i))
-        best_n = _common_prefix(self.kept[best], tokens, limit)
+        best_n, _, best = max((_common_prefix(self.kept[i], tokens, limit), self.kept[i] is None, -i)
+                              for i in free)
+        best = -best
         src, src_n = -1, best_n
         for s in self.slots:  # live sequences whose prompt cells are complete
             if isinstance(s, Seq) and s.state in (DECODE, READY):
@@ -130,8 +131,8 @@ class Scheduler:
         else:
             self._clear(best)
         self.kept[best] = None
-        self.stats.prompt_tokens_reused += max(best_n, 0)
-        return best, max(best_n, 0)
+        self.stats.prompt_tokens_reused += best_n
+        return best, best_n
 
     def start(self, g: Group, branch: Branch, slot: int, has_prompt: bool = False, reused: int = 0) -> None:
         """Put ``branch`` into ``slot``; ``has_prompt``: the slot's KV holds exactly the prompt;
