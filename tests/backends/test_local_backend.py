@@ -391,7 +391,7 @@ async def test_model_id_and_spec_share_the_engine(backend, monkeypatch, tmp_path
     monkeypatch.setenv("MISTAKELAB_CACHE_DIR", str(tmp_path))
 
     assert backend.model_id == "local:smollm2-135m:b179c9523d0e"
-    assert {"prefill", "full_distribution"} <= backend.capabilities
+    assert {"continue", "full_distribution", "score"} <= backend.capabilities
     other = create_backend(ModelSpec(backend="local", model="smollm2-135m", options=SETTINGS_KW))
     try:
         assert other.engine is backend.engine and other.model_id == backend.model_id

@@ -222,7 +222,7 @@ async def test_top_k_extra_body_and_prefill(server):
     prefill = [*MESSAGES, Message(role="assistant", content="The answer is")]
     extra = {"continue_final_message": True, "add_generation_prompt": False, "top_k": 5}
     async with make_backend(server.url, extra_body=extra) as backend:
-        assert backend.capabilities == frozenset({"top_logprobs", "prefill"})
+        assert backend.capabilities == frozenset({"top_logprobs", "continue"})
         await backend.generate(prefill, GenParams(top_k=40))
         await backend.generate(prefill, GenParams())
     first, second = (r.body for r in server.requests)

@@ -78,7 +78,7 @@ def test_a_display_label_does_not_change_the_calls(tmp_path) -> None:  # type: i
         fake = ScriptedBackend(lambda m, p: "so \\boxed{7}")
         store = RunStore(tmp_path / f"{label}.db")  # separate stores: no cache between them
         store.create_run("x", "x", {})
-        caller = ModelCaller(lambda: fake, "scripted:f", store, "x", CallStats())
+        caller = ModelCaller(lambda: fake, "scripted:f", store, "x", CallStats(), capabilities=fake.capabilities)
         run = LocatorRun(label, build_locator({"name": "rollout", "k": 2}), caller, key="rollout:k=2")
         asyncio.run(run_locators([rec], [run], GenParams()))
         seeds[label] = [c.params.seed for c in fake.calls]

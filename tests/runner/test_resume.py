@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from mistakelab.backends import ScriptedBackend
@@ -28,15 +28,16 @@ def _lines(p: Path) -> int:
 
 def test_kill_9_mid_run_then_resume_redoes_only_calls_in_flight(tmp_path: Path) -> None:
     store, log = tmp_path / "runs.db", tmp_path / "calls.log"
-    proc = subprocess.Popen([sys.executable, str(TARGET), str(store), str(log)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while _lines(log) < 15 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.005)  # polling for progress, not faking time
+    # The fake answers 8 requests, then blocks: the run cannot finish before the kill.
+    proc = subprocess.Popen([sys.executable, str(TARGET), str(store), str(log), "8"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    assert ready and proc.stdout.readline().strip() == "blocked", proc.stderr.read() if proc.stderr else ""
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     first_process_calls = _lines(log)
-    assert 15 <= first_process_calls < CALLS, "the kill must land mid-run"
+    assert 8 <= first_process_calls <= 8 * 3
 
     db = sqlite3.connect(store)
     recorded_before = db.execute("SELECT COUNT(*) FROM calls WHERE cached=0").fetchone()[0]
@@ -98,7 +99,7 @@ def test_rerun_of_finished_run_and_new_run_cost_zero_model_calls(tmp_path: Path)
     assert all(r.prompt_tokens > 0 for r in results.values()), "cost is counted on cache hits too"
 
 
-def test_failed_calls_are_recorded_wrong_and_not_cached(tmp_path: Path) -> None:
+def test_failed_calls_fail_the_unit_and_are_retried_on_resume(tmp_path: Path) -> None:
     store = tmp_path / "r.db"
     cfg = parse_config({
         "store": str(store), "n_problems": 2,
@@ -107,12 +108,37 @@ def test_failed_calls_are_recorded_wrong_and_not_cached(tmp_path: Path) -> None:
     })
     broken = ScriptedBackend([ConnectionError("server down"), ConnectionError("server down")])
     s = asyncio.run(run_experiment(cfg, backend_factory=lambda spec: broken))
-    assert s.units_done == 2
+    assert (s.units_done, s.units_failed) == (0, 2)
+    assert s.failure_line() == "2 of 2 units failed: ConnectionError: server down [2x]; run again to retry them"
     rows = RunStore(store).units(s.run_id)
-    assert all(r.result and not r.result.correct and "server down" in (r.result.error or "") for r in rows)
+    assert [r.status for r in rows] == ["failed", "failed"]
+    assert all(r.result and r.result.status == "failed" and "server down" in (r.result.error or "") for r in rows)
     db = sqlite3.connect(store)
     assert db.execute("SELECT COUNT(*) FROM completion_cache").fetchone()[0] == 0
     assert db.execute("SELECT COUNT(*) FROM calls").fetchone()[0] == 2
+    assert db.execute("SELECT status FROM runs").fetchone()[0] == "incomplete"
+    # Resume: the failed units are asked again, and now they are answered.
+    fixed = _answering_backend()
+    s2 = asyncio.run(run_experiment(cfg, backend_factory=lambda spec: fixed))
+    assert (s2.units_done, s2.units_skipped, s2.units_failed, s2.calls_made) == (2, 0, 0, 2)
+    rows = RunStore(store).units(s.run_id)
+    assert [r.status for r in rows] == ["done", "done"] and len(rows) == 2
+    assert db.execute("SELECT status FROM runs").fetchone()[0] == "complete"
+
+
+def test_one_failed_sample_fails_the_unit_but_keeps_the_others_cached(tmp_path: Path) -> None:
+    cfg = parse_config({
+        "store": str(tmp_path / "r.db"), "n_problems": 1,
+        "models": [{"backend": "scripted", "model": "fake"}],
+        "tasks": [{"name": "toy_add"}], "strategies": [{"name": "self_consistency", "k": 3}],
+    })
+    flaky = ScriptedBackend(["\\boxed{1}", TimeoutError("slow"), "\\boxed{1}"])
+    s = asyncio.run(run_experiment(cfg, backend_factory=lambda spec: flaky))
+    assert s.units_failed == 1 and "TimeoutError" in s.unit_errors[0]
+    again = _answering_backend()
+    s2 = asyncio.run(run_experiment(cfg, backend_factory=lambda spec: again))
+    # only the failed sample reaches the model again; the two answered ones come from the cache
+    assert (s2.units_done, s2.calls_made, s2.calls_cached) == (1, 1, 2)
 
 
 def test_identical_requests_in_flight_share_one_model_call(tmp_path: Path) -> None:

@@ -1,23 +1,43 @@
-"""Model backends: ``scripted`` (tests), ``openai`` (any compatible server), ``local`` (llama.cpp)."""
+"""Model backends: ``scripted`` (tests), ``openai`` (any compatible server), ``local`` (llama.cpp).
 
-from mistakelab.backends.base import Backend, ModelSpec, backends, create_backend
-from mistakelab.backends.scripted import ScriptedBackend, ScriptedCall, ScriptExhausted
-from mistakelab.core.registry import lazy
+Importing this package registers all three; the ``local`` one imports llama.cpp only when a
+backend is built.
+"""
 
-lazy(
+from mistakelab.backends import local as _local  # noqa: F401  (registers)
+from mistakelab.backends import openai_backend as _openai  # noqa: F401
+from mistakelab.backends.base import (
+    CAPABILITIES,
+    CONTINUE,
+    FULL_DISTRIBUTION,
+    MULTI_SAMPLE,
+    SCORE,
+    TOP_LOGPROBS,
+    Backend,
+    BackendFactory,
+    ModelSpec,
     backends,
-    {
-        "openai": "mistakelab.backends.openai_backend:from_spec",
-        "local": "mistakelab.backends.local.backend:from_spec",
-    },
+    check_spec,
+    create_backend,
+    spec_capabilities,
 )
+from mistakelab.backends.scripted import ScriptedBackend, ScriptedCall, ScriptExhausted
 
 __all__ = [
+    "CAPABILITIES",
+    "CONTINUE",
+    "FULL_DISTRIBUTION",
+    "MULTI_SAMPLE",
+    "SCORE",
+    "TOP_LOGPROBS",
     "Backend",
+    "BackendFactory",
     "ModelSpec",
     "ScriptExhausted",
     "ScriptedBackend",
     "ScriptedCall",
     "backends",
+    "check_spec",
     "create_backend",
+    "spec_capabilities",
 ]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,17 +26,38 @@ from mistakelab.core.registry import Registry
 from mistakelab.core.types import Completion, GenParams, Message
 
 
+#: Continue a final assistant message (a prefix) instead of answering it as a new turn.
+CONTINUE = "continue"
+#: Exact statistics of the full next-token distribution (entropy, self-certainty) per token.
+FULL_DISTRIBUTION = "full_distribution"
+#: Several samples of one prompt in one call, sharing the prompt's evaluation.
+MULTI_SAMPLE = "multi_sample"
+#: Score a given text: per-token logprobs of a completion, without generating (``score``).
+SCORE = "score"
+#: The top-k alternatives of each generated token.
+TOP_LOGPROBS = "top_logprobs"
+CAPABILITIES = frozenset({CONTINUE, FULL_DISTRIBUTION, MULTI_SAMPLE, SCORE, TOP_LOGPROBS})
+
+
+class ScriptExhausted(RuntimeError):
+    """A scripted backend has no output left for a call: the test expected fewer calls.
+
+    Never recorded as a failed call: it is raised through every layer, so the test fails."""
+
+
 class Backend(ABC):
     """Base class of model backends.
 
     ``model_id`` names the exact model (it is part of the completion-cache key), so two
     backends serving the same weights the same way should report the same id.
+
+    A request whose last message is an ``assistant`` message asks to *continue* that text;
+    only backends that declare :data:`CONTINUE` in ``capabilities`` may receive one (the
+    gateway refuses it for the others, so a prefix is never answered as a new turn).
     """
 
     model_id: str = "unknown"
-    #: features a strategy or signal may ask for: "prefill" (continue a final assistant
-    #: message), "full_distribution" (exact entropy/self-certainty per token),
-    #: "top_logprobs".
+    #: what this backend can do; names from :data:`CAPABILITIES`
     capabilities: frozenset[str] = frozenset()
 
     @abstractmethod
@@ -45,13 +67,24 @@ class Backend(ABC):
     async def sample(
         self, messages: Sequence[Message], params: GenParams, seeds: Sequence[int | None]
     ) -> list[Completion]:
-        """One completion per seed for the same prompt (k samples).
+        """One completion per seed for the same prompt (k samples); a sample whose request
+        raised comes back failed on its own, the others stand.
 
         Backends that can share the prompt's evaluation between samples override this.
         """
-        return list(
-            await asyncio.gather(*(self.generate(messages, params.with_(seed=s)) for s in seeds))
-        )
+        outs = await asyncio.gather(*(self.generate(messages, params.with_(seed=s)) for s in seeds),
+                                    return_exceptions=True)
+        for o in outs:  # a scripted backend out of script is a test bug: raise it
+            if isinstance(o, ScriptExhausted):
+                raise o
+        return [Completion.from_error(o) if isinstance(o, BaseException) else o for o in outs]
+
+    async def score(self, messages: Sequence[Message], text: str, *, top_logprobs: int = 0) -> Completion:
+        """How likely the model finds ``text`` as its reply to ``messages`` (:data:`SCORE`).
+
+        The result's ``text`` is ``text``, ``logprobs`` one entry per token of it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot score a given text")
 
     async def aclose(self) -> None:
         """Release resources (threads, connections). Safe to call twice."""
@@ -82,10 +115,40 @@ class ModelSpec(BaseModel):
         return self.name or self.model
 
 
-#: Factories ``(spec: ModelSpec) -> Backend`` by backend name.
-backends: Registry[Any] = Registry("backend")
+@dataclass(frozen=True)
+class BackendFactory:
+    """How a backend is built, and what it can do, known before any model is loaded.
+
+    ``capabilities(spec)`` lets a run refuse a strategy its model cannot serve before the
+    first call; ``check(spec)`` validates the options (raise ``ValueError``) without loading.
+    """
+
+    create: Callable[[ModelSpec], Backend]
+    capabilities: Callable[[ModelSpec], frozenset[str]]
+    check: Callable[[ModelSpec], None] | None = None
+
+
+#: Backend factories by name (``spec.backend``).
+backends: Registry[BackendFactory] = Registry("backend")
 
 
 def create_backend(spec: ModelSpec) -> Backend:
     """Build the backend a :class:`ModelSpec` describes."""
-    return backends.get(spec.backend)(spec)
+    return backends.get(spec.backend).create(spec)
+
+
+def spec_capabilities(spec: ModelSpec) -> frozenset[str]:
+    """What the backend of ``spec`` can do, without building it.
+
+    Example:
+        >>> sorted(spec_capabilities(ModelSpec(backend="openai", model="m")))
+        ['top_logprobs']
+    """
+    return backends.get(spec.backend).capabilities(spec)
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Validate ``spec`` without loading a model: unknown backend or bad options raise."""
+    factory = backends.get(spec.backend)
+    if factory.check is not None:
+        factory.check(spec)

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import openai
 
-from mistakelab.backends.base import Backend, ModelSpec, backends
+from mistakelab.backends.base import CONTINUE, TOP_LOGPROBS, Backend, BackendFactory, ModelSpec, backends
 from mistakelab.core.types import Completion, GenParams, Message, TokenLogprob
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class OpenAIBackend(Backend):
     Prefill: a final assistant message is sent as-is. Whether the model *continues* it depends
     on the server; for vLLM pass
     ``extra_body={"continue_final_message": True, "add_generation_prompt": False}``, which also
-    adds ``"prefill"`` to :attr:`capabilities`.
+    adds ``"continue"`` to :attr:`capabilities`.
 
     Example:
         >>> import asyncio
@@ -110,10 +110,7 @@ class OpenAIBackend(Backend):
         self.timeout = float(timeout)
         self.extra_body: dict[str, Any] = dict(extra_body or {})
         self.model_id = f"openai:{self.base_url}:{model}"
-        caps = {"top_logprobs"}
-        if self.extra_body.get("continue_final_message"):
-            caps.add("prefill")
-        self.capabilities = frozenset(caps)
+        self.capabilities = _capabilities(self.extra_body)
         # The key goes straight into the client; this object keeps no copy of its own.
         self._client = openai.AsyncOpenAI(
             api_key=os.environ.get(api_key_env) or PLACEHOLDER_KEY,
@@ -323,15 +320,8 @@ _OPTIONS = (
 )
 
 
-def from_spec(spec: ModelSpec) -> OpenAIBackend:
-    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above.
-
-    Example:
-        >>> spec = ModelSpec(backend="openai", model="m",
-        ...                  options={"base_url": "http://127.0.0.1:8000/v1", "max_retries": 2})
-        >>> from_spec(spec).max_retries
-        2
-    """
+def check_spec(spec: ModelSpec) -> None:
+    """Reject options this backend does not know, and API keys written into a config."""
     if "api_key" in spec.options:
         raise ValueError(
             "openai backend: keep the API key out of configs; put it in an environment "
@@ -342,7 +332,31 @@ def from_spec(spec: ModelSpec) -> OpenAIBackend:
         raise ValueError(
             f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
         )
+
+
+def spec_capabilities(spec: ModelSpec) -> frozenset[str]:
+    """What a backend built from ``spec`` can do (see :class:`OpenAIBackend`)."""
+    return _capabilities(spec.options.get("extra_body") or {})
+
+
+def _capabilities(extra_body: Mapping[str, Any]) -> frozenset[str]:
+    caps = {TOP_LOGPROBS}
+    if extra_body.get("continue_final_message"):
+        caps.add(CONTINUE)
+    return frozenset(caps)
+
+
+def from_spec(spec: ModelSpec) -> OpenAIBackend:
+    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above.
+
+    Example:
+        >>> spec = ModelSpec(backend="openai", model="m",
+        ...                  options={"base_url": "http://127.0.0.1:8000/v1", "max_retries": 2})
+        >>> from_spec(spec).max_retries
+        2
+    """
+    check_spec(spec)
     return OpenAIBackend(spec.model, **spec.options)
 
 
-backends.register("openai", from_spec)
+backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec))

@@ -8,17 +8,15 @@ from typing import Any, Optional
 
 import typer
 
-from mistakelab.cli.app import DEFAULT_STORE, _fail, app, console
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail
 from mistakelab.cli.options import parse_named
 
 
 def _caller(model: str, backend: str, store: Any, run_id: str, stats: Any, options: dict[str, Any]) -> Any:
-    from mistakelab.backends import ModelSpec, create_backend
+    from mistakelab.backends import ModelSpec
     from mistakelab.runner.gateway import ModelCaller
-    from mistakelab.runner.run import cache_identity
 
-    spec = ModelSpec(backend=backend, model=model, options=options)
-    return ModelCaller(lambda: create_backend(spec), cache_identity(spec), store, run_id, stats)
+    return ModelCaller.for_spec(ModelSpec(backend=backend, model=model, options=options), store, run_id, stats)
 
 
 @app.command()
@@ -57,7 +55,7 @@ def locate(
     from mistakelab.tasks import create_task
 
     if not data and not build:
-        _fail("give --data FILE or --build TASK")
+        fail("give --data FILE or --build TASK")
     st = RunStore(store)
     run_id = f"locate-{seed}"
     st.create_run(run_id, "locate", {"kind": "locate"})
@@ -68,7 +66,7 @@ def locate(
         for path in data or []:
             records += load_records(path)
     except RecordError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     callers: dict[str, Any] = {}
 
     def caller_for(m: str) -> Any:

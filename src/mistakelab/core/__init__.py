@@ -1,32 +1,68 @@
-"""Core types and registries."""
+"""Core types, typed traces and the one registry style."""
 
-from mistakelab.core.registry import Registry, UnknownNameError
+from mistakelab.core.events import (
+    CritiqueEvent,
+    EditEvent,
+    FirstErrorEvent,
+    NoteEvent,
+    RedactionEvent,
+    StopEvent,
+    TraceEvent,
+    VoteEvent,
+    event_from,
+    trace_event,
+    trace_events,
+)
+from mistakelab.core.registry import DuplicateNameError, Registry, UnknownNameError
+from mistakelab.core.specs import parse_named, parse_value
+from mistakelab.core.trace import AnswerKind, AnswerRecord, CallKind, CallRecord, Trace
 from mistakelab.core.types import (
-    AnswerRecord,
-    CallRecord,
     Completion,
+    FinishReason,
     GenParams,
     Message,
     Problem,
     ReferenceStep,
     Result,
+    Role,
     TokenLogprob,
-    Trace,
+    UnitStatus,
+    Usage,
     Verdict,
 )
 
 __all__ = [
+    "AnswerKind",
     "AnswerRecord",
+    "CallKind",
     "CallRecord",
     "Completion",
+    "CritiqueEvent",
+    "DuplicateNameError",
+    "EditEvent",
+    "FinishReason",
+    "FirstErrorEvent",
     "GenParams",
     "Message",
+    "NoteEvent",
     "Problem",
+    "RedactionEvent",
     "ReferenceStep",
     "Registry",
     "Result",
+    "Role",
+    "StopEvent",
     "TokenLogprob",
     "Trace",
+    "TraceEvent",
+    "UnitStatus",
     "UnknownNameError",
+    "Usage",
     "Verdict",
+    "VoteEvent",
+    "event_from",
+    "parse_named",
+    "parse_value",
+    "trace_event",
+    "trace_events",
 ]

@@ -1,9 +1,16 @@
-"""Name -> implementation registries for tasks, strategies and backends.
+"""Name -> implementation registries: tasks, strategies, backends, locators, events...
 
-Built-in entries are registered lazily by import path (``"package.module:attr"``) so that
-listing names never imports heavy optional dependencies (llama.cpp, reasoning-gym).
-Third-party code registers objects directly, or through the ``mistakelab.<kind>`` entry-point
-groups.
+One registration style everywhere: the module that defines a thing registers it, with the
+decorator ``@registry.register("name")`` (or ``registry.register("name", obj)`` for objects
+that cannot be decorated). Each package's ``__init__`` imports its built-in modules, so
+importing ``mistakelab.tasks`` makes every built-in task known; modules keep heavy optional
+dependencies (llama.cpp, reasoning-gym, torch) inside the functions that need them, so
+listing names stays cheap. Third-party packages add entries through the entry-point group
+``mistakelab.<kind>s``: each entry point names a module, imported on first use, that
+registers with the same decorator.
+
+Registering a name twice is an error (:class:`DuplicateNameError`), so two plugins can never
+silently replace each other's entries.
 
 Example:
     >>> reg = Registry("widget")
@@ -11,13 +18,17 @@ Example:
     ... def blue(): return "blue!"
     >>> reg.get("blue")()
     'blue!'
+    >>> reg.register("blue", len)
+    Traceback (most recent call last):
+    ...
+    mistakelab.core.registry.DuplicateNameError: widget 'blue' is already registered (by ...blue...)
 """
 
 from __future__ import annotations
 
-import importlib
+from contextlib import contextmanager
 from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -29,56 +40,82 @@ class UnknownNameError(KeyError):
         return str(self.args[0])
 
 
+class DuplicateNameError(ValueError):
+    """A name registered twice."""
+
+
 class Registry(Generic[T]):
+    """Entries by name; see the module docstring for the one registration style."""
+
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._objects: dict[str, Any] = {}
-        self._lazy: dict[str, str] = {}
         self._entry_points_loaded = False
 
     def register(self, name: str, obj: Any = None) -> Any:
         """Register ``obj`` under ``name``; without ``obj``, return a decorator."""
         if obj is None:
             def deco(o: Any) -> Any:
-                self._objects[name] = o
+                self._add(name, o)
                 return o
             return deco
-        self._objects[name] = obj
+        self._add(name, obj)
         return obj
 
-    def register_lazy(self, name: str, path: str) -> None:
-        """Register ``"module:attr"`` to be imported on first use."""
-        self._lazy[name] = path
+    def _add(self, name: str, obj: Any) -> None:
+        if name in self._objects:
+            raise DuplicateNameError(
+                f"{self.kind} {name!r} is already registered (by {self._objects[name]!r})")
+        self._objects[name] = obj
+
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (tests and notebooks that re-define an entry)."""
+        self._objects.pop(name, None)
+
+    @contextmanager
+    def temporary(self, name: str, obj: Any) -> Iterator[Any]:
+        """Register ``obj`` for the duration of a ``with`` block.
+
+        Example:
+            >>> reg = Registry("widget")
+            >>> with reg.temporary("red", 1):
+            ...     reg.get("red")
+            1
+            >>> "red" in reg
+            False
+        """
+        self.register(name, obj)
+        try:
+            yield obj
+        finally:
+            self.unregister(name)
 
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        for ep in entry_points(group=f"mistakelab.{self.kind}s"):
-            self._lazy.setdefault(ep.name, ep.value)
+        for ep in entry_points(group=f"mistakelab.{self.kind.replace(' ', '_')}s"):
+            if ep.name not in self._objects:
+                # An entry point names a module (or module:attr); importing it registers.
+                obj = ep.load()
+                if ep.name not in self._objects and ep.attr:
+                    self._add(ep.name, obj)
 
     def names(self) -> list[str]:
         self._load_entry_points()
-        return sorted(set(self._objects) | set(self._lazy))
+        return sorted(self._objects)
 
     def get(self, name: str) -> T:
+        if name not in self._objects:
+            self._load_entry_points()
         if name in self._objects:
             return self._objects[name]
-        self._load_entry_points()
-        if name in self._lazy:
-            module_name, _, attr = self._lazy[name].partition(":")
-            obj = getattr(importlib.import_module(module_name), attr)
-            self._objects[name] = obj
-            return obj
         known = ", ".join(self.names()) or "(none)"
         raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}")
 
+    def items(self) -> list[tuple[str, T]]:
+        return [(n, self._objects[n]) for n in self.names()]
+
     def __contains__(self, name: str) -> bool:
         return name in self.names()
-
-
-def lazy(registry: Registry[Any], table: dict[str, str]) -> None:
-    """Register many lazy entries at once."""
-    for name, path in table.items():
-        registry.register_lazy(name, path)
 

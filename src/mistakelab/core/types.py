@@ -92,7 +92,8 @@ class Completion(BaseModel):
     """What a backend returns for one request.
 
     A failed request is a Completion too (``finish_reason == "error"``, empty text, ``error``
-    set): the run records it as a wrong answer instead of crashing.
+    set), so a backend never raises for it; the strategy context turns it into a failed unit
+    (stored as failed and retried on resume), never into a wrong answer.
     """
 
     text: str
@@ -109,9 +110,10 @@ class Completion(BaseModel):
         return self.error is None
 
     @classmethod
-    def from_error(cls, exc: BaseException) -> "Completion":
-        """The recorded failure of a call that raised ``exc`` (a wrong answer, not a crash)."""
-        return cls(text="", finish_reason="error", error=f"{type(exc).__name__}: {exc}")
+    def from_error(cls, exc: BaseException | str) -> "Completion":
+        """The recorded failure of a call that raised ``exc`` (or failed with this message)."""
+        msg = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        return cls(text="", finish_reason="error", error=msg)
 
 
 class Verdict(BaseModel):
@@ -128,40 +130,31 @@ class Verdict(BaseModel):
     step_marks: list[Any] | None = None
 
 
-class AnswerRecord(BaseModel):
-    """An intermediate or final answer a strategy produced, with its verdict."""
+class Usage(BaseModel):
+    """Calls and tokens of one model role within a unit (cache hits included)."""
 
-    stage: str  # e.g. "initial", "sample", "refine-1", "final"
-    text_ref: int | None = None  # index of the call whose output held it, if any
-    verdict: Verdict
+    calls: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
-
-class CallRecord(BaseModel):
-    """One model call made while solving: request, parameters and what came back."""
-
-    index: int
-    purpose: str
-    model: str
-    messages: list[Message]
-    params: GenParams
-    completion: Completion
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
 
-class Trace(BaseModel):
-    """Everything one strategy did on one problem, in order."""
-
-    strategy: str
-    problem_id: str
-    model: str
-    calls: list[CallRecord] = Field(default_factory=list)
-    answers: list[AnswerRecord] = Field(default_factory=list)
-    events: list[dict[str, Any]] = Field(default_factory=list)
-    used_gold: bool = False
+UnitStatus = Literal["done", "failed"]
 
 
 class Result(BaseModel):
-    """The outcome of one strategy on one problem."""
+    """The outcome of one strategy on one problem.
 
+    A ``failed`` unit (a model call failed after its retries, or the strategy raised) has
+    ``error`` set; it is not an answer, is never counted in accuracy, and is retried when
+    the run resumes.
+    """
+
+    status: UnitStatus = "done"
     problem_id: str
     strategy: str
     model: str
@@ -176,6 +169,10 @@ class Result(BaseModel):
     seconds: float = 0.0
     used_gold: bool = False
     error: str | None = None
+    #: calls and tokens per model role ("solver", "critic", ...)
+    usage: dict[str, Usage] = Field(default_factory=dict)
+    #: correctness of each ATTEMPT answer in order (per-round metrics: Succ@T, cumulative accuracy)
+    attempts: list[bool] = Field(default_factory=list)
 
     @property
     def tokens(self) -> int:

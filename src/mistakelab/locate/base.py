@@ -22,10 +22,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mistakelab.core.registry import Registry
-from mistakelab.core.types import GenParams, Problem, Trace
+from mistakelab.context import CallContext, DirectGateway, Gateway
+from mistakelab.core.trace import Trace
+from mistakelab.core.types import Completion, GenParams, Problem
 from mistakelab.locate.records import LocateRecord
 from mistakelab.steps.types import StepMark
-from mistakelab.strategies.context import DirectGateway, Gateway, StrategyContext
 from mistakelab.tasks.base import Task, create_task
 
 
@@ -46,7 +47,7 @@ class Locator(ABC):
     needs_model: bool = False
 
     @abstractmethod
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         """Predict the earliest wrong step of ``record``."""
 
 
@@ -73,21 +74,24 @@ def record_problem(record: LocateRecord) -> Problem:
 
 
 def locate_context(record: LocateRecord, gateway: Gateway | None, locator: str,
-                   params: GenParams | None = None, seed: int = 0) -> StrategyContext:
+                   params: GenParams | None = None, seed: int = 0) -> CallContext:
     """A context whose trace records the locator's calls on this record."""
     problem = record_problem(record)
     trace = Trace(strategy=locator, problem_id=record.id, model=gateway.model_id if gateway else "none")
-    return StrategyContext(problem=problem, task=record_task(record), gateway=gateway or _NoModel(),
-                           trace=trace, params=params or GenParams(), seed=seed)
+    return CallContext(problem, record_task(record), gateway or _NoModel(), trace,
+                       params=params or GenParams(), seed=seed)
 
 
 class _NoModel:
-    model_id = "none"
+    """The gateway of a locator run without a model: any call is a bug of the caller."""
 
-    async def generate(self, *a: Any) -> Any:
+    model_id = "none"
+    capabilities: frozenset[str] = frozenset()
+
+    async def sample(self, *a: Any) -> list[Completion]:
         raise RuntimeError("this locator needs a model; pass one")
 
-    async def sample(self, *a: Any) -> Any:
+    async def score(self, *a: Any) -> Completion:
         raise RuntimeError("this locator needs a model; pass one")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import LocateRecord
 from mistakelab.steps.types import StepMark, StepVerdict
-from mistakelab.strategies.context import StrategyContext
+from mistakelab.context import CallContext
 
 
 def _map_marks(record: LocateRecord, verdict: StepVerdict) -> LocatorResult:
@@ -30,29 +30,30 @@ def _map_marks(record: LocateRecord, verdict: StepVerdict) -> LocatorResult:
     return LocatorResult(first_error=min(wrong) if wrong else -1, marks=ordered)
 
 
+@locators.register("exact")
 class ExactLocator(Locator):
-    """The task's own step verifier (tasks with gold steps: igsm, knights_knaves)."""
+    """The task's own step verifier (tasks with gold steps: igsm, knights_knaves); it knows
+    the gold solution, so it is oracle-assisted."""
 
     name = "exact"
+    oracle = True
 
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
-        verdict = ctx.task.verify_steps(ctx.problem, record.solution_text())
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
+        verdict = ctx.oracle().verify_steps(record.solution_text())
         if verdict is None:
             return LocatorResult(first_error=None, note=f"task {ctx.task.name!r} has no step verifier")
         return _map_marks(record, verdict)
 
 
+@locators.register("arithmetic")
 class ArithmeticLocator(Locator):
     """Flags the first step holding a wrong computation (``a op b = r``); blind to the rest."""
 
     name = "arithmetic"
 
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         from mistakelab.steps.arithmetic import check_arithmetic
 
         verdict = check_arithmetic(record.solution_text(), steps=record.step_spans())
         return _map_marks(record, verdict)
 
-
-locators.register("exact", ExactLocator)
-locators.register("arithmetic", ArithmeticLocator)

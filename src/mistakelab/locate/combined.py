@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from mistakelab.core.specs import parse_named
 from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import LocateRecord
-from mistakelab.strategies.context import StrategyContext
+from mistakelab.context import CallContext
 
 
+@locators.register("combined")
 class CombinedLocator(Locator):
     name = "combined"
 
@@ -25,7 +27,7 @@ class CombinedLocator(Locator):
         self.oracle = any(loc.oracle for loc in self.chain)
         self.needs_model = any(loc.needs_model for loc in self.chain)
 
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         result = LocatorResult(first_error=None)
         used = []
         for loc in self.chain:
@@ -39,8 +41,6 @@ class CombinedLocator(Locator):
 def build_locator(spec: str | dict[str, Any]) -> Locator:
     """``"critic"``, ``"rollout:k=8"`` or ``{"name": "critic", "n": 5}`` → a Locator."""
     if isinstance(spec, str):
-        from mistakelab.cli.options import parse_named
-
         spec = parse_named(spec)
     spec = dict(spec)
     name = spec.pop("name")
@@ -48,5 +48,3 @@ def build_locator(spec: str | dict[str, Any]) -> Locator:
         spec["chain"] = spec["chain"].split("+")
     return locators.get(name)(**spec)
 
-
-locators.register("combined", CombinedLocator)

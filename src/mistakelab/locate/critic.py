@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistakelab.core.types import Message
 from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import LocateRecord
-from mistakelab.strategies.context import StrategyContext
+from mistakelab.context import CallContext
 
 _CRITIC_HEAD = (
     "The following is a math problem and a solution split into paragraphs, each enclosed in "
@@ -75,6 +75,7 @@ class CriticParams(BaseModel):
     prompt: str | None = None
 
 
+@locators.register("critic")
 class CriticLocator(Locator):
     name = "critic"
     needs_model = True
@@ -82,14 +83,15 @@ class CriticLocator(Locator):
     def __init__(self, **params: object) -> None:
         self.params = CriticParams.model_validate(params)
 
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         p = self.params
+        critic = ctx.model("critic")  # the solver, unless a critic role is configured
         template = p.prompt or PROMPTS[p.style]
         msg = [Message(role="user", content=template.format(problem=record.problem, tagged=tag_steps(record.steps)))]
         if p.n == 1:
-            outs = [await ctx.generate(msg, purpose="critic", temperature=0.0, max_tokens=p.max_tokens)]
+            outs = [await critic.generate(msg, purpose="critic", temperature=0.0, max_tokens=p.max_tokens)]
         else:
-            outs = await ctx.sample(msg, p.n, purpose="critic", temperature=1.0, top_p=0.9,
+            outs = await critic.sample(msg, p.n, purpose="critic", temperature=1.0, top_p=0.9,
                                     max_tokens=p.max_tokens)
         parsed = [parse_critic(o.text, len(record.steps), p.bare) for o in outs]
         votes = Counter(x for x in parsed if x is not None)
@@ -100,5 +102,3 @@ class CriticLocator(Locator):
         return LocatorResult(first_error=winner, raw=[o.text for o in outs],
                              note=f"votes {dict(votes)}" if p.n > 1 else "")
 
-
-locators.register("critic", CriticLocator)

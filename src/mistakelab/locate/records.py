@@ -32,8 +32,9 @@ class LocateRecord(BaseModel):
     id: str
     problem: str
     steps: list[str]
-    label: int = Field(ge=-1)
-    final_answer_correct: bool
+    #: earliest wrong step (-1: none); None only for records built to be located, not scored
+    label: int | None = Field(default=None, ge=-1)
+    final_answer_correct: bool | None = None
     split: str = "default"
     gold_answer: str | None = None
     source: str | None = None
@@ -94,6 +95,10 @@ def load_records(path: str | Path, split: str | None = None) -> list[LocateRecor
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             raise RecordError(f"{path}: {where} {n}: field {field}: {err['msg']}") from None
+        for required in ("label", "final_answer_correct"):
+            if getattr(rec, required) is None:
+                raise RecordError(f"{path}: {where} {n}: field {required}: Field required")
+        assert rec.label is not None
         if rec.label >= len(rec.steps):
             raise RecordError(f"{path}: {where} {n}: field label: {rec.label} is past the last step "
                               f"(there are {len(rec.steps)})")

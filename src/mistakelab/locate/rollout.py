@@ -14,10 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistakelab.core.types import Message
 from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import STEP_SEPARATOR, LocateRecord
-from mistakelab.strategies.context import StrategyContext
+from mistakelab.context import CallContext
 
 
 class RolloutParams(BaseModel):
@@ -30,6 +29,7 @@ class RolloutParams(BaseModel):
     max_tokens: int = 384
 
 
+@locators.register("rollout")
 class RolloutLocator(Locator):
     name = "rollout"
     oracle = True
@@ -38,14 +38,13 @@ class RolloutLocator(Locator):
     def __init__(self, **params: object) -> None:
         self.params = RolloutParams.model_validate(params)
 
-    async def _score(self, record: LocateRecord, ctx: StrategyContext, i: int, cache: dict[int, float]) -> float:
+    async def _score(self, record: LocateRecord, ctx: CallContext, i: int, cache: dict[int, float]) -> float:
         if i in cache:
             return cache[i]
         p = self.params
         prefix = STEP_SEPARATOR.join(record.steps[: i + 1]) + STEP_SEPARATOR
-        messages = [*ctx.question(), Message(role="assistant", content=prefix)]
-        outs = await ctx.sample(messages, p.k, purpose=f"rollout-{i}", temperature=p.temperature,
-                                max_tokens=p.max_tokens)
+        outs = await ctx.sample(ctx.question(), p.k, purpose=f"rollout-{i}", prefix=prefix,
+                                temperature=p.temperature, max_tokens=p.max_tokens)
         # The continuation finishes the prefilled solution: judge prefix + continuation.
         hits = [ctx.oracle_check(prefix + o.text) for o in outs]
         cache[i] = sum(hits) / len(hits)
@@ -54,7 +53,7 @@ class RolloutLocator(Locator):
     def _good(self, share: float) -> bool:
         return share > 0 if self.params.label == "hard" else share >= self.params.threshold
 
-    async def locate(self, record: LocateRecord, ctx: StrategyContext) -> LocatorResult:
+    async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         n = len(record.steps)
         cache: dict[int, float] = {}
         if self.params.search == "linear":
@@ -74,5 +73,3 @@ class RolloutLocator(Locator):
         scores = [cache.get(i) for i in range(n)]
         return LocatorResult(first_error=first, step_scores=scores, oracle=True)
 
-
-locators.register("rollout", RolloutLocator)

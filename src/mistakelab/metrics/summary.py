@@ -36,17 +36,25 @@ class StrategySummary:
     mean_seconds: float
     mean_calls: float
     oracle: bool
-    errors: int
+    failed: int  # units that produced no answer (failed calls); never in n or accuracy
+    #: mean tokens per problem by model role ("solver", "critic", ...)
+    tokens_by_role: dict[str, float]
 
 
 def summarize(results: list[Result], strategy_order: list[str] | None = None) -> list[StrategySummary]:
     """One row per (model, task, strategy), in ``strategy_order`` (else first-seen order).
 
     The first strategy of each (model, task) group is the baseline of the paired
-    differences; only problems that both strategies finished are paired.
+    differences; only problems that both strategies finished are paired. Failed units are
+    counted apart (``failed``) and left out of everything else.
     """
     groups: dict[tuple[str, str], dict[str, dict[str, Result]]] = {}
+    failed: dict[tuple[str, str, str], int] = {}
     for r in results:
+        if r.status == "failed":
+            failed[(r.model, r.task, r.strategy)] = failed.get((r.model, r.task, r.strategy), 0) + 1
+            groups.setdefault((r.model, r.task), {}).setdefault(r.strategy, {})
+            continue
         groups.setdefault((r.model, r.task), {}).setdefault(r.strategy, {})[r.problem_id] = r
     rows: list[StrategySummary] = []
     for (model, task), by_strategy in groups.items():
@@ -79,6 +87,15 @@ def summarize(results: list[Result], strategy_order: list[str] | None = None) ->
                 mean_seconds=sum(r.seconds for r in rs) / max(n, 1),
                 mean_calls=sum(r.calls for r in rs) / max(n, 1),
                 oracle=any(r.used_gold for r in rs),
-                errors=sum(1 for r in rs if r.error),
+                failed=failed.get((model, task, name), 0),
+                tokens_by_role=_tokens_by_role(rs),
             ))
     return rows
+
+
+def _tokens_by_role(rs: list[Result]) -> dict[str, float]:
+    totals: dict[str, int] = {}
+    for r in rs:
+        for role, u in r.usage.items():
+            totals[role] = totals.get(role, 0) + u.tokens
+    return {role: t / max(len(rs), 1) for role, t in totals.items()}

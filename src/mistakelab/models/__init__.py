@@ -44,10 +44,28 @@ def resolve_model(name_or_path: str | Path) -> Path:
         return resolve_hf_uri(text)
     if text in CATALOGUE:
         return prepare_model(text)
+    check_model_name(text)
     path = Path(text).expanduser()
-    if path.is_file():
-        gguf_name(path)  # raises a clear error when it is not a GGUF file
-        return path.resolve()
+    gguf_name(path)  # raises a clear error when it is not a GGUF file
+    return path.resolve()
+
+
+def check_model_name(name_or_path: str | Path) -> None:
+    """Raise :class:`ModelNotFoundError` unless ``name_or_path`` can name a model, without
+    assembling, downloading or loading anything.
+
+    Example:
+        >>> check_model_name("no-such-model")
+        Traceback (most recent call last):
+        ...
+        mistakelab.models.embedded.ModelNotFoundError: unknown model 'no-such-model': ...
+    """
+    text = str(name_or_path)
+    if text.startswith("hf://"):
+        parse_hf_uri(text)
+        return
+    if text in CATALOGUE or Path(text).expanduser().is_file():
+        return
     raise ModelNotFoundError(
         f"unknown model {text!r}: not an embedded model ({', '.join(CATALOGUE)}), "
         "not an existing .gguf file, and not an hf://<owner>/<repo>/<file.gguf> address"
@@ -76,6 +94,7 @@ __all__ = [
     "ModelNotInstalledError",
     "PackagePart",
     "cache_dir",
+    "check_model_name",
     "download",
     "file_sha256",
     "gguf_name",

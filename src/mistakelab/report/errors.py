@@ -33,7 +33,7 @@ def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list
     problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
     for unit in store.units(run_id):
         r = unit.result
-        if r is None:
+        if r is None or r.status == "failed":
             continue
         prof = profiles.setdefault((unit.task, unit.strategy), ErrorProfile(unit.task, unit.strategy))
         prof.n += 1
@@ -41,13 +41,13 @@ def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list
             continue
         prof.wrong += 1
         trace = store.trace(run_id, unit.unit_key)
-        answered = [a for a in (trace.answers if trace else []) if a.text_ref is not None]
+        answered = [a for a in (trace.answers if trace else []) if a.call is not None]
         task = tasks.get(unit.task)
         problem = problems.get(unit.task, {}).get(unit.problem_id)
         if not answered or task is None or problem is None or trace is None:
             prof.no_verifier += 1
             continue
-        text = trace.calls[answered[-1].text_ref].completion.text
+        text = trace.calls[answered[-1].call].completion.text
         verdict = task.verify_steps(problem, text)
         if verdict is None:
             prof.no_verifier += 1

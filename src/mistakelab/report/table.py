@@ -23,8 +23,11 @@ def _ci(lo: float, hi: float) -> str:
 def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     """A rich Table of strategy summaries for one (model, task) group."""
     table = Table(title=title or None, show_lines=False, pad_edge=False)
+    roles = sorted({role for r in rows for role in r.tokens_by_role}, key=lambda x: (x != "solver", x))
+    by_role = len(roles) > 1
     for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
-                "pass@k % [95% CI]", "tok/prob", "calls/prob", "s/prob", "oracle"):
+                "pass@k % [95% CI]", "tok/prob", *(["tok/prob by role"] if by_role else []),
+                "calls/prob", "s/prob", "failed", "oracle"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
         if r.vs_baseline is None:
@@ -33,11 +36,12 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
             d = r.vs_baseline
             vs = f"{100 * d.diff:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] +{d.b_only}/-{d.a_only}"
         pk = "–" if r.pass_at_k is None or r.pass_ci is None else f"{_pct(r.pass_at_k)} {_ci(*r.pass_ci)}"
+        split = [" / ".join(f"{role} {r.tokens_by_role.get(role, 0):.0f}" for role in roles)] if by_role else []
         table.add_row(
             r.strategy + (" [oracle-assisted]" if r.oracle else ""), str(r.n),
             f"{_pct(r.accuracy)} {_ci(*r.ci)}", vs, str(r.wrong_to_right), str(r.right_to_wrong),
-            pk, f"{r.mean_tokens:.0f}", f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
-            "yes" if r.oracle else "no",
+            pk, f"{r.mean_tokens:.0f}", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
+            str(r.failed), "yes" if r.oracle else "no",
         )
     return table
 
@@ -68,6 +72,8 @@ def print_summary(rows: list[StrategySummary], title: str = "", console: Console
         "strategy on the same problems, in percentage points (Newcombe interval; +problems only "
         "this one solved / -only the first solved). w→r / r→w: first answer in the trace vs the "
         "final one. tok: prompt + completion tokens, cache hits included (the strategy's own "
-        "cost). s/prob: wall seconds per problem, shared with the other units in flight.",
+        "cost), split by model role when a strategy uses several. s/prob: wall seconds per "
+        "problem, shared with the other units in flight. failed: units whose model calls failed "
+        "(not counted in n; run again to retry them).",
         style="dim",
     )

@@ -1,5 +1,6 @@
-"""Experiment configuration and the resumable runner."""
+"""Experiment configuration, the plan, and the resumable runner."""
 
+from mistakelab.context.results import build_result, failed_result
 from mistakelab.runner.config import (
     ConfigError,
     ExperimentConfig,
@@ -7,9 +8,9 @@ from mistakelab.runner.config import (
     load_config,
     parse_config,
 )
-from mistakelab.runner.gateway import CallStats, ModelCaller
-from mistakelab.runner.results import build_result
-from mistakelab.runner.run import RunSummary, cache_identity, run_experiment, unit_key
+from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway, cache_identity
+from mistakelab.runner.plan import PlannedStrategy, plan_strategies
+from mistakelab.runner.run import RunSummary, run_experiment, unit_key
 
 __all__ = [
     "CallStats",
@@ -17,11 +18,15 @@ __all__ = [
     "ExperimentConfig",
     "GenerationConfig",
     "ModelCaller",
+    "PlannedStrategy",
     "RunSummary",
+    "UnitGateway",
     "build_result",
     "cache_identity",
+    "failed_result",
     "load_config",
     "parse_config",
+    "plan_strategies",
     "run_experiment",
     "unit_key",
 ]

@@ -57,7 +57,12 @@ class ExperimentConfig(BaseModel):
     tasks: list[TaskSpec] = Field(min_length=1)
     strategies: list[StrategySpec] = Field(min_length=1)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    #: prompt overrides by ``"<strategy>.<prompt>"`` (``"self_refine.critique"``)
     prompts: dict[str, str] = Field(default_factory=dict)
+    #: default model per role for every strategy that uses the role (``[roles.critic]``); a
+    #: strategy's own ``critic = ...`` wins. A string names a ``[[models]]`` label or a model
+    #: of the solver's backend.
+    roles: dict[str, ModelSpec | str] = Field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
         """The fields that define the experiment's results (not where or how fast it runs)."""

@@ -2,7 +2,12 @@
 
 Re-running the same config resumes its run: finished units are skipped, and the calls of
 an interrupted unit come back from the completion cache, so a ``kill -9`` loses at most the
-calls that were in flight.
+calls that were in flight. A unit whose model call failed (after the backend's retries) is
+stored as *failed*, never as a wrong answer, and is retried on the next run.
+
+Order of work: plan (every config error is raised here, before any model call), then solve
+each unit with its strategy, then grade its recorded answers against the gold answer (the
+strategy never sees the gold answer, except through the oracle door), then store.
 
 Example:
     >>> import asyncio, tempfile
@@ -20,18 +25,22 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from mistakelab.backends.base import Backend, ModelSpec, create_backend
 from mistakelab.backends.scripted import ScriptExhausted
-from mistakelab.core.types import Problem, Trace
-from mistakelab.runner.config import ExperimentConfig
+from mistakelab.context import CallFailed, build_result, failed_result, grade_trace
+from mistakelab.core.registry import UnknownNameError
+from mistakelab.core.trace import Trace
+from mistakelab.core.types import Problem
+from mistakelab.runner.config import ConfigError, ExperimentConfig
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
-from mistakelab.runner.results import build_result
+from mistakelab.runner.plan import PlannedStrategy, check_models, model_key, plan_strategies
 from mistakelab.store.db import RunStore
-from mistakelab.strategies import DEFAULT_PROMPTS, StrategyContext, StrategySpec
+from mistakelab.strategies.context import StrategyContext
 from mistakelab.tasks.base import Task, create_task
 
 
@@ -42,20 +51,24 @@ class RunSummary:
     units_total: int
     units_done: int  # done in this invocation
     units_skipped: int  # already done before
-    unit_errors: list[str] = field(default_factory=list)
+    unit_errors: list[str] = field(default_factory=list)  # "unit key: error" of each failed unit
     calls_made: int = 0
     calls_cached: int = 0
     seconds: float = 0.0
 
+    @property
+    def units_failed(self) -> int:
+        return len(self.unit_errors)
 
-def cache_identity(spec: ModelSpec) -> str:
-    """The model part of the completion-cache key, known without loading the model."""
-    ident = f"{spec.backend}:{spec.model}"
-    if spec.backend == "openai":
-        ident += "@" + str(spec.options.get("base_url", "default"))
-    if spec.options.get("cache_tag"):
-        ident += "#" + str(spec.options["cache_tag"])
-    return ident
+    def failure_line(self) -> str:
+        """One line for the user, e.g. ``3 of 40 units failed: ConnectError ...; run again ...``."""
+        if not self.unit_errors:
+            return ""
+        errors = Counter(e.split(": ", 1)[1] if ": " in e else e for e in self.unit_errors)
+        common, n = errors.most_common(1)[0]
+        more = f" (and {len(errors) - 1} other error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        return (f"{self.units_failed} of {self.units_total} units failed: {common}"
+                f"{f' [{n}x]' if n > 1 else ''}{more}; run again to retry them")
 
 
 def git_revision() -> str | None:
@@ -78,7 +91,19 @@ class _Unit:
     task_label: str
     task: Task
     problem: Problem
-    strategy: StrategySpec
+    strategy: PlannedStrategy
+
+
+def _tasks(cfg: ExperimentConfig) -> dict[str, Task]:
+    out = {}
+    for t in cfg.tasks:
+        try:
+            out[t.label] = create_task(t.name, t.options)
+        except UnknownNameError as exc:
+            raise ConfigError(str(exc)) from None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"task {t.label!r}: {exc}") from None
+    return out
 
 
 async def run_experiment(
@@ -90,10 +115,14 @@ async def run_experiment(
 ) -> RunSummary:
     """Run (or resume) ``cfg``; ``backend_factory`` replaces the registry (tests, notebooks).
 
-    ``progress(event, payload)`` receives ``("start", total)``, ``("unit", result)`` and
-    ``("calls", CallStats)`` events.
+    Raises :class:`ConfigError` before any model call when the config cannot run.
+    ``progress(event, payload)`` receives ``("start", total)``, ``("unit", result)``,
+    ``("unit_error", key)`` and ``("calls", CallStats)`` events.
     """
     t0 = time.perf_counter()
+    planned = plan_strategies(cfg)
+    role_models = check_models(cfg, planned, check_specs=backend_factory is None)
+    tasks = _tasks(cfg)
     own_store = store is None
     store = store or RunStore(cfg.store)
     run_id = cfg.run_id()
@@ -101,56 +130,63 @@ async def run_experiment(
     factory = backend_factory or create_backend
     notify = progress or (lambda event, payload: None)
 
-    # Validate every strategy's parameters once, before any model work.
-    resolved = {s.label: s.resolve() for s in cfg.strategies}
-    chain = {label: (sdef.chain(params) if sdef.chain else 1) for label, (sdef, params) in resolved.items()}
     units: list[_Unit] = []
     for tspec in cfg.tasks:
-        task = create_task(tspec.name, tspec.options)
+        task = tasks[tspec.label]
         problems = store.load_problems(run_id, tspec.label)
         if not problems:  # first time: generate and freeze the problem set for this run
             problems = task.load(tspec.n or cfg.n_problems, cfg.seed if tspec.seed is None else tspec.seed)
             store.save_problems(run_id, tspec.label, problems)
         for p in problems:
             for m in cfg.models:
-                for s in cfg.strategies:
-                    units.append(_Unit(unit_key(m.label, tspec.label, s.label, p.id), m, tspec.label, task, p, s))
+                for ps in planned.values():
+                    units.append(_Unit(unit_key(m.label, tspec.label, ps.label, p.id), m, tspec.label, task, p, ps))
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
     # Longest chains first (stable: problem order kept within a length).
-    pending.sort(key=lambda u: chain[u.strategy.label], reverse=True)
+    pending.sort(key=lambda u: u.strategy.chain(), reverse=True)
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)
 
     stats = CallStats()
     stats.listeners.append(lambda st: notify("calls", st))
-    callers = {
-        m.label: ModelCaller(lambda m=m: factory(m), cache_identity(m), store, run_id, stats)
-        for m in cfg.models
-    }
+    callers: dict[str, ModelCaller] = {}
+
+    def caller(spec: ModelSpec) -> ModelCaller:
+        key = model_key(spec)
+        if key not in callers:
+            callers[key] = ModelCaller.for_spec(spec, store, run_id, stats, lambda: factory(spec))
+        return callers[key]
+
     base_params = cfg.generation.params()
-    prompts = {**DEFAULT_PROMPTS, **cfg.prompts}
     sem = asyncio.Semaphore(cfg.concurrency)
     summary = RunSummary(run_id, Path(cfg.store), len(units), 0, len(units) - len(pending))
 
     async def run_unit(u: _Unit) -> None:
         async with sem:
-            sdef, params = resolved[u.strategy.label]
-            trace = Trace(strategy=u.strategy.label, problem_id=u.problem.id, model=u.model.label)
-            ctx = StrategyContext(problem=u.problem, task=u.task, gateway=UnitGateway(callers[u.model.label], u.key),
-                                  trace=trace, params=base_params, prompts=prompts, seed=cfg.seed)
+            ps = u.strategy
+            roles = role_models[f"{u.model.label}|{ps.label}"]
+            gateways = {role: UnitGateway(caller(spec), u.key) for role, spec in roles.items()}
+            trace = Trace(strategy=ps.label, problem_id=u.problem.id, model=u.model.label)
+            ctx = StrategyContext(u.problem, u.task, gateways, trace, params=base_params, prompts=ps.prompts,
+                                  seed=cfg.seed, strategy_name=ps.sdef.name)
             start = time.perf_counter()
             try:
-                await sdef.fn(ctx, params)
+                await ps.sdef.fn(ctx, ps.params)
             except ScriptExhausted:
                 raise
-            except Exception as exc:  # noqa: BLE001 - one broken unit must not stop the run
-                summary.unit_errors.append(f"{u.key}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - a failed unit is stored, the run goes on
+                error = exc.error if isinstance(exc, CallFailed) else f"{type(exc).__name__}: {exc}"
+                result = failed_result(trace, u.task_label, time.perf_counter() - start, error)
+                store.save_unit(run_id, u.key, result, trace)
+                summary.unit_errors.append(f"{u.key}: {error}")
                 notify("unit_error", u.key)
                 return
-            result = build_result(trace, u.task_label, time.perf_counter() - start, oracle=sdef.oracle)
+            grade_trace(trace, u.task, u.problem)
+            result = build_result(trace, u.task_label, time.perf_counter() - start,
+                                  oracle=ps.sdef.is_oracle(ps.params))
             store.save_unit(run_id, u.key, result, trace)
             summary.units_done += 1
             notify("unit", result)

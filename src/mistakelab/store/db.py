@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from mistakelab.core.types import Completion, GenParams, Message, Problem, Result, Trace
+from mistakelab.core.trace import Trace
+from mistakelab.core.types import Completion, GenParams, Message, Problem, Result
 from mistakelab.store.migrations import apply_migrations
 
 
@@ -38,13 +39,16 @@ from mistakelab.store.migrations import apply_migrations
 LOGPROB_STATS_VERSION = 2
 
 
-def cache_key(model_id: str, messages: Sequence[Message], params: GenParams) -> str:
-    """Key of the completion cache: (model, messages, parameters incl. seed)."""
+def cache_key(model_id: str, messages: Sequence[Message], params: GenParams, scored: str | None = None) -> str:
+    """Key of the completion cache: (model, messages, parameters incl. seed), and for a
+    scoring call the text scored (generation keys are unchanged by that field)."""
     body: dict[str, object] = {
         "model": model_id,
         "messages": [m.model_dump() for m in messages],
         "params": params.model_dump(mode="json"),
     }
+    if scored is not None:
+        body["scored"] = scored
     if params.logprobs:
         body["logprob_stats"] = LOGPROB_STATS_VERSION
     payload = json.dumps(
@@ -214,11 +218,12 @@ class RunStore:
         }
 
     def save_unit(self, run_id: str, unit_key: str, result: Result, trace: Trace) -> None:
-        """Store a finished unit (idempotent: re-saving replaces, never duplicates)."""
+        """Store a finished or failed unit (``result.status``); idempotent: re-saving
+        replaces, never duplicates. Failed units are retried when the run resumes."""
         self._enqueue((
             "INSERT OR REPLACE INTO units VALUES (?,?,?,?,?,?,?,?,?,?)",
             (run_id, unit_key, result.model, result.task, result.strategy, result.problem_id,
-             "done", result.model_dump_json(), trace.model_dump_json(), time.time()),
+             result.status, result.model_dump_json(), trace.model_dump_json(), time.time()),
         ))
 
     def units(self, run_id: str) -> list[UnitRow]:

@@ -1,30 +1,35 @@
-"""Strategy registry and the spec that names a strategy with its parameters in a config.
+"""Strategy registry and the spec that names a strategy, its parameters and its role models.
 
-A strategy is an async function ``(ctx, params) -> None`` that records its answers in the
-trace through ``ctx`` (ending with ``ctx.final(...)`` or a last ``record_answer``), plus a
-pydantic model of its parameters. It keeps no state between problems.
+A strategy is an async function ``(ctx, params) -> None`` over a
+:class:`~mistakelab.strategies.StrategyContext`, registered with :func:`strategy` together
+with its parameter model, the extra model roles it uses (e.g. ``critic``), its named prompt
+templates, the backend capabilities it needs, and whether it uses the gold answer. It keeps
+no state between problems.
 
 Example:
     >>> from pydantic import BaseModel
     >>> class NoParams(BaseModel): pass
-    >>> @strategy("first_line", NoParams)
+    >>> @strategy("first_line", NoParams, prompts={"ask": "{question} One line."})
     ... async def first_line(ctx, params):
     ...     c = await ctx.generate(ctx.question())
-    ...     ctx.record_answer("final", c.text.splitlines()[0])
+    ...     ctx.final(c)
     >>> StrategySpec(name="first_line").label
     'first_line'
+    >>> strategies.unregister("first_line")
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.core.registry import Registry
 
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
+#: role -> capabilities its model's backend must declare, given the parameters
+Needs = Callable[[Any], Mapping[str, frozenset[str] | set[str]]]
 
 
 @dataclass(frozen=True)
@@ -32,34 +37,66 @@ class StrategyDef:
     name: str
     fn: StrategyFn
     params: type[BaseModel]
-    #: True when the strategy uses the gold answer while solving (shown as oracle-assisted).
-    oracle: bool = False
+    #: True (or ``oracle(params)`` True) when the strategy uses the gold answer while solving
+    oracle: bool | Callable[[Any], bool] = False
     doc: str = ""
     #: longest chain of sequential model calls for given params (for scheduling only)
     chain: Callable[[Any], int] | None = None
+    #: model roles besides the solver that a spec may assign (``self_refine:critic=...``)
+    roles: tuple[str, ...] = ()
+    #: named prompt templates (``str.format``; ``{question}`` always available)
+    prompts: Mapping[str, str] = field(default_factory=dict)
+    needs: Needs | None = None
+    #: the method it implements (METHODS.md section, paper)
+    method: str = ""
+
+    def is_oracle(self, params: Any) -> bool:
+        return bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+
+    def capabilities_needed(self, params: Any) -> dict[str, frozenset[str]]:
+        return {role: frozenset(caps) for role, caps in (self.needs(params) if self.needs else {}).items()}
 
 
 strategies: Registry[StrategyDef] = Registry("strategy")
 
 
 def strategy(
-    name: str, params: type[BaseModel], oracle: bool = False, chain: Callable[[Any], int] | None = None
+    name: str,
+    params: type[BaseModel],
+    *,
+    oracle: bool | Callable[[Any], bool] = False,
+    chain: Callable[[Any], int] | None = None,
+    roles: tuple[str, ...] = (),
+    prompts: Mapping[str, str] | None = None,
+    needs: Needs | Mapping[str, set[str]] | None = None,
+    method: str = "",
 ) -> Callable[[StrategyFn], StrategyFn]:
-    """Register an async strategy function under ``name`` with its parameter model.
+    """Register an async strategy function under ``name`` (see the module docstring).
 
     ``chain(params)`` estimates the longest run of sequential calls; the runner starts long
-    chains first so they do not finish last (longest-processing-time-first scheduling).
+    chains first so they do not finish last. ``needs`` maps roles to the capabilities their
+    backends must declare (or is a function of the parameters giving that map); a run
+    refuses the strategy before its first call when one is missing.
     """
+    needs_fn: Needs | None
+    if needs is None or callable(needs):
+        needs_fn = needs  # type: ignore[assignment]
+    else:
+        fixed = {r: frozenset(c) for r, c in needs.items()}
+        needs_fn = lambda _params: fixed  # noqa: E731
 
     def deco(fn: StrategyFn) -> StrategyFn:
-        strategies.register(name, StrategyDef(name, fn, params, oracle, (fn.__doc__ or "").strip(), chain))
+        strategies.register(name, StrategyDef(
+            name, fn, params, oracle, (fn.__doc__ or "").strip(), chain, tuple(roles),
+            dict(prompts or {}), needs_fn, method))
         return fn
 
     return deco
 
 
 class StrategySpec(BaseModel):
-    """A strategy named in a config: ``name`` plus its parameters as extra fields.
+    """A strategy named in a config: ``name`` plus its parameters and role models as extra
+    fields (``critic = "qwen2.5-coder-1.5b"`` or a model table).
 
     Example:
         >>> StrategySpec.model_validate({"name": "self_consistency", "k": 8}).label
@@ -80,14 +117,37 @@ class StrategySpec(BaseModel):
         p = self.params_dict()
         if not p:
             return self.name
-        inner = ",".join(f"{k}={v}" for k, v in sorted(p.items()))
+        inner = ",".join(f"{k}={_short(v)}" for k, v in sorted(p.items()))
         return f"{self.name}({inner})"
 
+    def definition(self) -> StrategyDef:
+        return strategies.get(self.name)
+
     def resolve(self) -> tuple[StrategyDef, BaseModel]:
-        """The registered strategy and its validated parameters."""
-        sdef = strategies.get(self.name)
+        """The registered strategy and its validated parameters (role models left out)."""
+        sdef = self.definition()
+        values = {k: v for k, v in self.params_dict().items() if k not in sdef.roles}
         try:
-            params = sdef.params.model_validate(self.params_dict())
-        except Exception as exc:
-            raise ValueError(f"strategy {self.name!r}: bad parameters: {exc}") from exc
+            params = sdef.params.model_validate(values)
+        except ValidationError as exc:
+            raise ValueError(f"strategy {self.name!r}: bad parameters: {_errors(exc)}") from None
         return sdef, params
+
+    def role_models(self) -> dict[str, Any]:
+        """Role -> the model named for it (a model name, a label, or a model table)."""
+        sdef = self.definition()
+        return {k: v for k, v in self.params_dict().items() if k in sdef.roles}
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict):
+        return str(v.get("name") or v.get("model") or v)
+    return str(v)
+
+
+def _errors(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(parameters)"
+        parts.append(f"{loc}: {e['msg']}" + (f" (got {e['input']!r})" if "input" in e and loc != "(parameters)" else ""))
+    return "; ".join(parts)

@@ -1,4 +1,4 @@
-"""``cot``: one chain-of-thought sample; its answer is the final answer."""
+"""``cot``: one chain-of-thought solution; its answer is the final answer."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ class CotParams(BaseModel):
     temperature: float | None = None  # None: the experiment's generation default
 
 
-@strategy("cot", CotParams)
+@strategy("cot", CotParams, method="chain of thought (METHODS §2.1 baseline)")
 async def cot(ctx: StrategyContext, params: CotParams) -> None:
     """Solve once with chain of thought."""
     over = {} if params.temperature is None else {"temperature": params.temperature}
     c = await ctx.generate(ctx.question(), purpose="solve", **over)
-    ctx.record_answer("final", c)
+    ctx.final(ctx.record_answer(c, label="solution"), method="only")

@@ -1,4 +1,4 @@
-"""``self_consistency``: k samples, majority vote over the extracted answers.
+"""``self_consistency``: k samples, majority vote over the extracted answers (METHODS §2.1).
 
 Tie rule: among answers with the most votes, the one that first appeared in sample order
 wins (deterministic given the samples). Samples with no extractable answer do not vote; if
@@ -8,8 +8,12 @@ so maj@k (the final answer) and pass@k (any sample correct) are both reported.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistakelab.core.events import VoteEvent
+from mistakelab.core.trace import AnswerKind
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 
@@ -20,36 +24,48 @@ class SelfConsistencyParams(BaseModel):
     temperature: float = Field(default=0.7, gt=0)
 
 
-def majority(answers: list[str | None], key=lambda a: a) -> str | None:  # type: ignore[no-untyped-def]
-    """Most common answer by ``key``; ties go to the earliest; None answers don't vote.
+def tally(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
+          weights: list[float] | None = None) -> dict[str, tuple[str, float]]:
+    """Votes per answer key, in first-seen order: key -> (first answer seen, votes).
+
+    Example:
+        >>> tally(["3", "4", "4", None])
+        {'3': ('3', 1.0), '4': ('4', 2.0)}
+    """
+    out: dict[str, tuple[str, float]] = {}
+    for i, a in enumerate(answers):
+        if a is None:
+            continue
+        k = key(a)
+        first, votes = out.get(k, (a, 0.0))
+        out[k] = (first, votes + (1.0 if weights is None else weights[i]))
+    return out
+
+
+def majority(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
+             weights: list[float] | None = None) -> str | None:
+    """Most voted answer by ``key`` (weighted when ``weights`` are given); ties go to the
+    earliest; None answers don't vote.
 
     Example:
         >>> majority(["3", "4", "4", None, "3"])
         '3'
     """
-    counts: dict[str, int] = {}
-    first: dict[str, str] = {}
-    for a in answers:
-        if a is None:
-            continue
-        k = key(a)
-        counts[k] = counts.get(k, 0) + 1
-        first.setdefault(k, a)
-    if not counts:
+    votes = tally(answers, key, weights)
+    if not votes:
         return None
-    best = max(counts.values())
-    for k in counts:  # dicts keep insertion order: the first to reach `best` in sample order
-        if counts[k] == best:
-            return first[k]
-    return None
+    best = max(v for _, v in votes.values())
+    # dicts keep insertion order: the first to reach `best` in sample order
+    return next(first for first, v in votes.values() if v == best)
 
 
-@strategy("self_consistency", SelfConsistencyParams)
+@strategy("self_consistency", SelfConsistencyParams, method="self-consistency, METHODS §2.1")
 async def self_consistency(ctx: StrategyContext, params: SelfConsistencyParams) -> None:
     """Sample k solutions and return the majority answer."""
     outs = await ctx.sample(ctx.question(), params.k, purpose="sample", temperature=params.temperature)
-    answers = [ctx.record_answer("sample", c) for c in outs]
-    winner = majority(answers, key=ctx.task.answer_key)
-    votes = sum(1 for a in answers if ctx.same_answer(a, winner))
-    ctx.note(kind="vote", winner=winner, votes=votes, k=params.k)
+    answers = [ctx.record_answer(c, AnswerKind.SAMPLE) for c in outs]
+    votes = tally(answers, key=ctx.answer_key)
+    winner = majority(answers, key=ctx.answer_key)
+    ctx.emit(VoteEvent(winner=winner, votes=max((v for _, v in votes.values()), default=0), k=params.k,
+                       tally={first: v for first, v in votes.values()}))
     ctx.final(winner, method="majority")

@@ -1,11 +1,13 @@
-"""``self_refine`` (Madaan et al. 2023): solve, self-critique, refine; intrinsic (no gold).
+"""``self_refine`` (Madaan et al. 2023, METHODS §2.2): solve, critique, refine; intrinsic.
 
-Each round is one conversation: the question, the latest solution, a request to review it
-(the critique ends with a ``VERDICT:`` line), the review, and a request to rewrite the
-solution using it. Each call's prompt extends the previous call's, so backends with
-prefix caching evaluate only the new turns. The loop stops when the verdict is CORRECT or after ``rounds``
-refinements. A critique without a parseable verdict counts as INCORRECT (the model did not
-vouch for the solution), and the trace notes it as unparsed.
+Each round: a critic reviews the latest solution (the critique ends with a ``VERDICT:``
+line), then the solver rewrites it using the review. With no ``critic`` role configured the
+solver critiques itself, in the same conversation: question, solution, review request,
+review, rewrite request, so every call's prompt extends the previous one and a backend with
+a prefix cache evaluates only the new turns. A separate critic model sees the question and
+the solution in one message instead. The loop stops when the verdict is CORRECT or after
+``rounds`` refinements. A critique without a parseable verdict counts as INCORRECT (the
+critic did not vouch for the solution), and the trace notes it as unparsed.
 """
 
 from __future__ import annotations
@@ -14,9 +16,33 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistakelab.core.types import Message
+from mistakelab.context import Conversation
+from mistakelab.core.events import CritiqueEvent, StopEvent
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
+
+PROMPTS = {
+    # asked right after the solution in the same conversation: nothing is restated
+    "critique": (
+        "Review your solution above step by step: the reading of the problem, each calculation, "
+        "and the final answer. If you find a mistake, describe the first one and how to fix it. "
+        "End your reply with exactly one line: 'VERDICT: CORRECT' if the solution is right, "
+        "or 'VERDICT: INCORRECT' if it has a mistake."
+    ),
+    # what a separate critic model sees: the problem and the solution in one message
+    "critique_other": (
+        "Problem:\n{question}\n\nProposed solution:\n{solution}\n\n"
+        "Review this solution step by step: the reading of the problem, each calculation, and the "
+        "final answer. If you find a mistake, describe the first one and how to fix it. End your "
+        "reply with exactly one line: 'VERDICT: CORRECT' if the solution is right, or "
+        "'VERDICT: INCORRECT' if it has a mistake."
+    ),
+    "refine": "Using this review, write a corrected, complete solution to the problem. "
+              "Put the final answer in \\boxed{{}}.",
+    # a separate critic's review, handed to the solver
+    "refine_other": "A reviewer wrote:\n\n{critique}\n\nUsing this review, write a corrected, complete "
+                    "solution to the problem. Put the final answer in \\boxed{{}}.",
+}
 
 _VERDICT = re.compile(r"VERDICT\s*:?\s*\**\s*(CORRECT|INCORRECT|WRONG|RIGHT)", re.I)
 
@@ -40,24 +66,34 @@ class SelfRefineParams(BaseModel):
     temperature: float | None = None
 
 
-@strategy("self_refine", SelfRefineParams, chain=lambda p: 1 + 2 * p.rounds)
+@strategy("self_refine", SelfRefineParams, roles=("critic",), prompts=PROMPTS,
+          chain=lambda p: 1 + 2 * p.rounds, method="Self-Refine, METHODS §2.2")
 async def self_refine(ctx: StrategyContext, params: SelfRefineParams) -> None:
-    """Solve, then critique and refine up to ``rounds`` times."""
+    """Solve, then critique (optionally by a critic model) and refine up to ``rounds`` times."""
     over = {} if params.temperature is None else {"temperature": params.temperature}
+    critic = ctx.model("critic")
+    self_critique = critic.model_id == ctx.model().model_id
     question = ctx.question()
     solution = await ctx.generate(question, purpose="solve", **over)
-    answer = ctx.record_answer("initial", solution)
+    answer = ctx.record_answer(solution, label="initial")
+    used, reason = 0, "rounds used up"
     for r in range(1, params.rounds + 1):
-        review = [*question, Message(role="assistant", content=solution.text),
-                  Message(role="user", content=ctx.prompt("SELF_REFINE_CRITIQUE", solution=solution.text))]
-        critique = await ctx.generate(review, purpose=f"critique-{r}", **over)
+        if self_critique:
+            review = question.assistant(solution.text).user(ctx.prompt("critique"))
+        else:
+            review = Conversation().user(ctx.prompt("critique_other", solution=solution.text))
+        critique = await critic.generate(review, purpose=f"critique-{r}", **over)
+        used = r
         ok = parse_verdict(critique.text)
-        ctx.note(kind="critique", round=r, verdict=ok, parsed=ok is not None)
+        ctx.emit(CritiqueEvent(round=r, verdict=ok, parsed=ok is not None, role=critic.role))
         if ok:
+            reason = "critique says correct"
             break
-        messages = [*review, Message(role="assistant", content=critique.text),
-                    Message(role="user", content=ctx.prompt("SELF_REFINE_REFINE", critique=critique.text))]
-        solution = await ctx.generate(messages, purpose=f"refine-{r}", **over)
-        answer = ctx.record_answer(f"refine-{r}", solution)
-    ctx.note(kind="stop", rounds_used=sum(1 for e in ctx.trace.events if e.get("kind") == "critique"))
+        if self_critique:
+            ask = review.assistant(critique.text).user(ctx.prompt("refine"))
+        else:
+            ask = question.assistant(solution.text).user(ctx.prompt("refine_other", critique=critique.text))
+        solution = await ctx.generate(ask, purpose=f"refine-{r}", **over)
+        answer = ctx.record_answer(solution, label=f"refine-{r}")
+    ctx.emit(StopEvent(reason=reason, rounds=used))
     ctx.final(answer, method="last_solution")

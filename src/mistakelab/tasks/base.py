@@ -108,7 +108,5 @@ def create_task(name: str, options: dict[str, Any] | None = None) -> Task:
     """Build a registered task; ``rg:<dataset>`` wraps any reasoning-gym dataset."""
     options = dict(options or {})
     if name.startswith("rg:"):
-        from mistakelab.tasks.reasoning_gym_task import ReasoningGymTask
-
-        return ReasoningGymTask(dataset=name[3:], **options)
+        return tasks.get("reasoning_gym")(dataset=name[3:], **options)
     return tasks.get(name)(**options)

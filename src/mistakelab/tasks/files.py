@@ -33,7 +33,7 @@ from mistakelab.answers import normalize_answer
 from mistakelab.answers.check import to_number
 from mistakelab.answers.extract import boxed_answers
 from mistakelab.core.types import Problem
-from mistakelab.tasks.base import Task
+from mistakelab.tasks.base import Task, tasks
 
 PathLike = str | os.PathLike[str] | Traversable
 
@@ -168,6 +168,7 @@ def _extras(rec: dict[str, Any], used: set[str]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in used}
 
 
+@tasks.register("gsm8k_file")
 class GSM8KFileTask(FileTask):
     """GSM8K-shaped problems (``question``, ``answer`` ending in ``#### N`` or a number).
 
@@ -202,6 +203,7 @@ class GSM8KFileTask(FileTask):
         return None if sol is None else f"{sol}\n#### {problem.answer}"
 
 
+@tasks.register("math_file")
 class MathFileTask(FileTask):
     """MATH-shaped problems (``problem``; ``answer`` or a ``solution`` with ``\\boxed{}``).
 
@@ -236,6 +238,7 @@ def _sample(name: str) -> Traversable:
     return resources.files("mistakelab").joinpath("data", name)
 
 
+@tasks.register("gsm8k_sample")
 def gsm8k_sample(**options: Any) -> GSM8KFileTask:
     """The shipped GSM8K-style sample (12 word problems written for this project).
 
@@ -247,6 +250,7 @@ def gsm8k_sample(**options: Any) -> GSM8KFileTask:
     return GSM8KFileTask(_sample("gsm8k_sample.jsonl"), **options)
 
 
+@tasks.register("math_sample")
 def math_sample(**options: Any) -> MathFileTask:
     """The shipped MATH-style sample (10 problems: fractions, radicals, intervals...).
 

@@ -27,7 +27,7 @@ from typing import Any
 from mistakelab.answers import answers_match, normalize_answer
 from mistakelab.answers.check import to_number
 from mistakelab.core.types import Problem, Verdict
-from mistakelab.tasks.base import Task
+from mistakelab.tasks.base import Task, tasks
 
 #: Problems generated when neither ``size`` nor ``n`` says how many.
 DEFAULT_SIZE = 500
@@ -69,6 +69,7 @@ def _unwrap(answer: str) -> str:
     return m.group(1).strip() if m else s
 
 
+@tasks.register("reasoning_gym")
 class ReasoningGymTask(Task):
     """Any reasoning-gym dataset, scored by the dataset's own ``score_answer``.
 
@@ -191,6 +192,7 @@ class ReasoningGymTask(Task):
                        reason=f"reasoning-gym score {score:g}")
 
 
+@tasks.register("gsm_symbolic")
 def gsm_symbolic(**options: Any) -> ReasoningGymTask:
     """GSM-Symbolic word problems (integer answers) from reasoning-gym, checked numerically.
 

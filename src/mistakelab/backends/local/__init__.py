@@ -1,5 +1,58 @@
 """In-process llama.cpp backend (needs the ``local`` extra: llama-cpp-python).
 
-Import :mod:`mistakelab.backends.local.backend` for :class:`LocalBackend`; this package itself
-imports nothing heavy so that listing backends never loads llama.cpp.
+This package registers the ``local`` backend without importing llama.cpp: the engine is
+imported when a backend is built, so listing backends or checking a config stays cheap.
+Import :mod:`mistakelab.backends.local.backend` for :class:`LocalBackend` itself.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from mistakelab.backends.base import (
+    CONTINUE,
+    FULL_DISTRIBUTION,
+    MULTI_SAMPLE,
+    SCORE,
+    TOP_LOGPROBS,
+    BackendFactory,
+    ModelSpec,
+    backends,
+)
+from mistakelab.backends.local.state import EngineSettings
+
+#: What the local engine can do, whatever its options.
+LOCAL_CAPABILITIES = frozenset({CONTINUE, FULL_DISTRIBUTION, MULTI_SAMPLE, SCORE, TOP_LOGPROBS})
+_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch", "prefix_cache"}
+
+
+def settings_from_options(options: dict[str, Any]) -> EngineSettings:
+    """Engine settings from ``ModelSpec.options`` (unknown keys are an error).
+
+    Example:
+        >>> settings_from_options({"n_seq": 4}).n_seq
+        4
+    """
+    unknown = set(options) - _OPTIONS
+    if unknown:
+        raise ValueError(
+            f"unknown local backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
+    return EngineSettings(**{k: (bool(v) if k == "prefix_cache" else int(v)) for k, v in options.items()})
+
+
+def _check(spec: ModelSpec) -> None:
+    from mistakelab.models import check_model_name
+
+    settings_from_options(spec.options)
+    check_model_name(spec.model)
+
+
+def _create(spec: ModelSpec) -> Any:
+    from mistakelab.backends.local.backend import from_spec
+
+    return from_spec(spec)
+
+
+backends.register("local", BackendFactory(_create, lambda spec: LOCAL_CAPABILITIES, _check))
+
+__all__ = ["LOCAL_CAPABILITIES", "settings_from_options"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec
+from mistakelab.backends.local import LOCAL_CAPABILITIES, settings_from_options
 from mistakelab.backends.local.engine import Engine, EngineSettings
 from mistakelab.backends.local.template import TemplateError
 from mistakelab.core.types import Completion, GenParams, Message
@@ -36,7 +37,6 @@ from mistakelab.models import file_sha256, model_label, resolve_model
 
 _engines: dict[tuple[str, EngineSettings], list[Any]] = {}  # key -> [engine, refcount]
 _engines_lock = threading.Lock()
-_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch", "prefix_cache"}
 _requests = itertools.count()  # process-wide: tags stay unique across backends sharing an engine
 
 
@@ -82,7 +82,7 @@ class LocalBackend(Backend):
     ``score`` rates a completion produced elsewhere under this model.
     """
 
-    capabilities = frozenset({"prefill", "full_distribution", "top_logprobs", "score"})
+    capabilities = LOCAL_CAPABILITIES
 
     def __init__(self, model: str | Path, settings: EngineSettings | None = None) -> None:
         self.path = resolve_model(model)
@@ -155,15 +155,6 @@ class LocalBackend(Backend):
             return
         self._closed = True
         await asyncio.to_thread(release_engine, self.engine)
-
-
-def settings_from_options(options: dict[str, Any]) -> EngineSettings:
-    """Engine settings from ``ModelSpec.options`` (unknown keys are an error)."""
-    unknown = set(options) - _OPTIONS
-    if unknown:
-        raise ValueError(
-            f"unknown local backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
-    return EngineSettings(**{k: (bool(v) if k == "prefix_cache" else int(v)) for k, v in options.items()})
 
 
 def from_spec(spec: ModelSpec) -> LocalBackend:

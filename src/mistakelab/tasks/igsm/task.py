@@ -22,7 +22,7 @@ from typing import Any
 from mistakelab.answers import normalize_answer
 from mistakelab.core.types import Problem, Verdict
 from mistakelab.steps.types import InjectedSolution, StepVerdict
-from mistakelab.tasks.base import Task
+from mistakelab.tasks.base import Task, tasks
 from mistakelab.tasks.igsm.align import split_solution
 from mistakelab.tasks.igsm.graph import GenConfig, generate
 from mistakelab.tasks.igsm.inject import inject
@@ -46,6 +46,7 @@ def _range(value: int | tuple[int, int] | list[int], name: str) -> tuple[int, in
     return int(lo), int(hi)
 
 
+@tasks.register("igsm")
 class IGSMTask(Task):
     """Generated iGSM problems with gold steps, a step verifier and error injection.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from mistakelab.answers import Extraction
 from mistakelab.core.types import Message, Problem, Verdict
 from mistakelab.steps.types import InjectedSolution, StepVerdict
-from mistakelab.tasks.base import Task
+from mistakelab.tasks.base import Task, tasks
 from mistakelab.tasks.knights_knaves.check import (assignment_key, check_problem, extract_assignment,
                                                    verify_answer)
 from mistakelab.tasks.knights_knaves.generate import generate_puzzle
@@ -33,6 +33,7 @@ ANSWER_INSTRUCTION = (
 )
 
 
+@tasks.register("knights_knaves")
 class KnightsKnavesTask(Task):
     """Knights-and-knaves puzzles (METHODS 4.2).
 

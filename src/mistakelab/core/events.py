@@ -1,0 +1,134 @@
+"""Typed trace events: what a strategy decided, as data the metrics and the report can read.
+
+Each event class sets ``kind: Literal["..."] = "..."`` and is registered under that kind with
+the :func:`trace_event` decorator. All event classes live in this module, so any reader of a
+stored trace (``show``, the report, exports) gets them typed without importing strategies.
+A stored event of a kind that is not registered loads as :class:`NoteEvent`, its fields in
+``data``.
+
+Example:
+    >>> event_from({"kind": "stop", "reason": "verified", "rounds": 2})
+    StopEvent(kind='stop', reason='verified', rounds=2)
+    >>> event_from({"kind": "gone", "x": 1})
+    NoteEvent(kind='note', label='gone', message='', data={'x': 1})
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mistakelab.core.registry import Registry
+
+E = TypeVar("E", bound="TraceEvent")
+
+
+class TraceEvent(BaseModel):
+    """Base of typed trace events; subclasses set ``kind: Literal["..."] = "..."``."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+
+
+#: Event classes by ``kind``.
+trace_events: Registry[type[TraceEvent]] = Registry("trace event")
+
+
+def trace_event(cls: type[E]) -> type[E]:
+    """Class decorator: register an event class under its ``kind`` default."""
+    kind = cls.model_fields["kind"].default
+    if not isinstance(kind, str) or not kind:
+        raise TypeError(f"{cls.__name__} needs a default for its kind field")
+    trace_events.register(kind, cls)
+    return cls
+
+
+@trace_event
+class NoteEvent(TraceEvent):
+    """A free-form note (also what events of unknown kinds load as)."""
+
+    kind: Literal["note"] = "note"
+    label: str = ""
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+@trace_event
+class VoteEvent(TraceEvent):
+    """How a vote over answers went (``tally``: answer -> votes or summed weight)."""
+
+    kind: Literal["vote"] = "vote"
+    winner: str | None
+    votes: float
+    k: int
+    method: str = "majority"
+    tally: dict[str, float] = Field(default_factory=dict)
+
+
+@trace_event
+class CritiqueEvent(TraceEvent):
+    """A critique's verdict on a solution (None: no verdict found in the critique)."""
+
+    kind: Literal["critique"] = "critique"
+    round: int
+    verdict: bool | None
+    parsed: bool
+    role: str = "solver"
+
+
+@trace_event
+class StopEvent(TraceEvent):
+    """Why a loop stopped, after how many rounds."""
+
+    kind: Literal["stop"] = "stop"
+    reason: str
+    rounds: int
+
+
+@trace_event
+class FirstErrorEvent(TraceEvent):
+    """A locator's verdict on a solution: its first wrong step (-1: none; None: no prediction)."""
+
+    kind: Literal["first_error"] = "first_error"
+    locator: str
+    step: int | None
+    n_steps: int
+    oracle: bool = False
+    note: str = ""
+
+
+@trace_event
+class EditEvent(TraceEvent):
+    """A step of a solution replaced (in-place feedback, fixing at the first error)."""
+
+    kind: Literal["edit"] = "edit"
+    step: int
+    before: str
+    after: str
+    source: str = ""
+
+
+@trace_event
+class RedactionEvent(TraceEvent):
+    """Gold information removed from a text before a model saw it."""
+
+    kind: Literal["redaction"] = "redaction"
+    round: int
+    count: int
+    role: str = "feedback"
+
+
+def event_from(data: Any) -> Any:
+    """A stored event (a dict) as its registered class; unknown kinds become notes."""
+    if not isinstance(data, dict):
+        return data
+    kind = str(data.get("kind", ""))
+    cls = trace_events.get(kind) if kind in trace_events else None
+    if cls is not None:
+        try:
+            return cls.model_validate(data)
+        except ValueError:
+            pass
+    rest = {k: v for k, v in data.items() if k != "kind"}
+    return NoteEvent(label=kind, data=rest)
