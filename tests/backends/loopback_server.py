@@ -1,14 +1,27 @@
-"""A scriptable OpenAI-shaped chat server on 127.0.0.1 for backend tests.
+"""A scriptable OpenAI-shaped server on 127.0.0.1 for backend tests.
 
-Each request to ``POST /v1/chat/completions`` takes the next scripted :class:`Reply` (or the
-default one when the script is empty), and is recorded with its headers and JSON body. The
-server counts requests in flight under a lock, so tests can check concurrency limits.
+Each request takes the next scripted :class:`Reply`, and is recorded with its path, headers
+and JSON body. The server counts requests in flight under a lock, so tests can check
+concurrency limits. With the script empty:
+
+* without a ``model``, ``POST /v1/chat/completions`` gets the default reply;
+* with ``model = fn(prompt, seed) -> text`` the server acts like a real one around a fake
+  LM: it renders the chat with a ChatML template (:func:`render`) and answers with
+  ``fn(prompt, seed)``, recording each prompt in ``prompts``. ``/v1/chat/completions``
+  follows vLLM/SGLang: a final message is continued only with ``continue_final_message``
+  (then ``add_generation_prompt`` must be false, else HTTP 400), otherwise every message is
+  closed and a new assistant turn opened; ``n`` choices use seeds ``seed + i``; the reply
+  holds only the new text. ``POST /apply-template`` and ``/v1/completions`` follow the
+  llama.cpp server: ``{"messages"} -> {"prompt"}`` with the generation prompt, and a raw
+  completion of ``prompt`` (``n`` must be 1; ``logprobs: k`` gives the legacy logprobs shape).
 
 Example:
     >>> with LoopbackServer() as server:
     ...     server.script(Reply(status=429), Reply())
     ...     server.url.startswith("http://127.0.0.1:")
     True
+    >>> render([{"role": "user", "content": "hi"}], add_generation_prompt=True)
+    '<|im_start|>user\\nhi<|im_end|>\\n<|im_start|>assistant\\n'
 """
 
 from __future__ import annotations
@@ -18,7 +31,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
+
+#: A fake language model: the rendered prompt and the request's seed -> the generated text.
+FakeModel = Callable[[str, "int | None"], str]
 
 
 def chat_body(
@@ -48,6 +64,35 @@ def chat_body(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
+
+
+def render(messages: list[dict[str, Any]], *, add_generation_prompt: bool = True,
+           continue_final: bool = False) -> str:
+    """ChatML; ``continue_final`` leaves the last message open (no end-of-turn marker)."""
+    out = []
+    for i, m in enumerate(messages):
+        end = "" if continue_final and i == len(messages) - 1 else "<|im_end|>\n"
+        out.append(f"<|im_start|>{m['role']}\n{m['content']}{end}")
+    if add_generation_prompt and not continue_final:
+        out.append("<|im_start|>assistant\n")
+    return "".join(out)
+
+
+def text_body(text: str, *, prompt_tokens: int, logprobs: int = 0) -> dict[str, Any]:
+    """A legacy ``text_completion`` body; ``logprobs``: one word per token, as llama.cpp's
+    legacy shape (each top map holds the chosen token)."""
+    words = text.split(" ")
+    lp = None
+    if logprobs:
+        tokens = [w if i == 0 else " " + w for i, w in enumerate(words)]
+        lp = {"tokens": tokens, "token_logprobs": [-0.5] * len(tokens),
+              "top_logprobs": [{t: -0.5, **{f"alt{j}": -1.0 - j for j in range(logprobs)}}
+                               for t in tokens],
+              "text_offset": [0] * len(tokens)}
+    return {"id": "cmpl-test", "object": "text_completion", "created": 0, "model": "test-model",
+            "choices": [{"index": 0, "text": text, "logprobs": lp, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                      "total_tokens": prompt_tokens + len(words)}}
 
 
 def error_body(message: str, kind: str = "server_error") -> dict[str, Any]:
@@ -84,6 +129,8 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.default = Reply()
+        self.model: FakeModel | None = None
+        self.prompts: list[str] = []  # what the fake model was given, in order
         self.in_flight = 0
         self.max_in_flight = 0
         self._script: deque[Reply] = deque()
@@ -130,18 +177,55 @@ class LoopbackServer:
         self._thread.join(timeout=5)
 
     # called from handler threads
-    def _begin(self, received: Received) -> Reply:
+    def _begin(self, received: Received) -> Reply | None:
+        """Record the request; the next scripted reply, or None when the script is empty."""
         with self._cond:
             self.requests.append(received)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self._cond.notify_all()
-            return self._script.popleft() if self._script else self.default
+            return self._script.popleft() if self._script else None
+
+    def _serve(self, path: str, body: dict[str, Any]) -> Reply:
+        """The reply of a real server around :attr:`model` (see the module docs)."""
+        assert self.model is not None
+        if path == "/apply-template":
+            return Reply(body={"prompt": render(body["messages"])})
+        if path == "/v1/completions":
+            if body.get("n", 1) != 1:
+                return Reply(status=400, body=error_body("Only one completion choice is allowed"))
+            text = self._generate(body["prompt"], body.get("seed"))
+            return Reply(body=text_body(text, prompt_tokens=len(body["prompt"].split()),
+                                        logprobs=int(body.get("logprobs") or 0)))
+        cont = bool(body.get("continue_final_message"))
+        gen = body.get("add_generation_prompt", True)
+        if cont and gen:
+            return Reply(status=400, body=error_body(
+                "Cannot set both `continue_final_message` and `add_generation_prompt` to True."))
+        prompt = render(body["messages"], add_generation_prompt=gen, continue_final=cont)
+        seed = body.get("seed")
+        texts = [self._generate(prompt, None if seed is None else seed + i)
+                 for i in range(body.get("n", 1))]
+        reply = chat_body(texts[0], prompt_tokens=len(prompt.split()),
+                          completion_tokens=sum(len(t.split()) for t in texts))
+        reply["choices"] = [{**reply["choices"][0], "index": i,
+                             "message": {"role": "assistant", "content": t}}
+                            for i, t in enumerate(texts)]
+        return Reply(body=reply)
+
+    def _generate(self, prompt: str, seed: int | None) -> str:
+        assert self.model is not None
+        with self._cond:
+            self.prompts.append(prompt)
+        return self.model(prompt, seed)
 
     def _end(self) -> None:
         with self._cond:
             self.in_flight -= 1
             self._cond.notify_all()
+
+
+ROUTES = ("/v1/chat/completions", "/v1/completions", "/apply-template")
 
 
 def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
@@ -153,8 +237,14 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             reply = server._begin(Received(self.path, headers, body))
             try:
-                if self.path != "/v1/chat/completions":
+                if self.path not in ROUTES:
                     reply = Reply(status=404, body=error_body(f"no route {self.path}"))
+                elif reply is None and server.model is not None:
+                    reply = server._serve(self.path, body)
+                elif reply is None and self.path != "/v1/chat/completions":
+                    reply = Reply(status=404, body=error_body(f"nothing scripted for {self.path}"))
+                elif reply is None:
+                    reply = server.default
                 if reply.wait is not None:
                     reply.wait.wait(reply.wait_limit)
                 if reply.gate is not None:

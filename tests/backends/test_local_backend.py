@@ -122,84 +122,6 @@ def test_scheduler_shares_and_recycles_the_prompt():
         loop.close()
 
 
-def _one(loop, tokens, tag, n=1):
-    return Group(list(tokens), [Branch(GenParams(), loop.create_future(), loop, f"{tag}{i}") for i in range(n)])
-
-
-def _run_prompt(sched, group):
-    """Admit ``group`` and finish its prompt evaluation (as the engine would)."""
-    sched.queue.append(group)
-    sched.admit()
-    leader = next(s for s in sched.slots if s is not None and s.group is group and s.state == PREFILL)
-    group.n_eval = len(group.tokens)
-    sched.prompt_done(leader, np.zeros(3, dtype=np.float32))
-    return leader
-
-
-def test_prefix_cache_reuses_the_longest_kept_prompt():
-    ops = []
-    sched = Scheduler(2, seq_cp=lambda *a: ops.append(("cp", *a)), seq_rm=lambda *a: ops.append(("rm", *a)),
-                      deliver=lambda *a: None, stats=EngineStats(), prefix_cache=True)
-    loop = asyncio.new_event_loop()
-    try:
-        a = _run_prompt(sched, _one(loop, [1, 2, 3, 4, 5], "a"))
-        sched.finish(a, "stop")
-        assert ops[-1] == ("rm", 0, 5, -1) and sched.kept[0] == [1, 2, 3, 4, 5]  # prompt kept
-        b_group = _one(loop, [1, 2, 3, 9, 9, 9], "b")
-        sched.queue.append(b_group)
-        sched.admit()
-        b = sched.slots[0]
-        assert b.group is b_group and ops[-1] == ("rm", 0, 3, -1)  # keep [1, 2, 3], drop the rest
-        assert b_group.n_eval == 3 and sched.stats.prompt_tokens_reused == 3
-        assert sched.kept[0] is None
-        b_group.n_eval = 6
-        sched.prompt_done(b, np.zeros(3, dtype=np.float32))
-        # while b decodes, a prompt sharing more with b than with any free slot copies b's cells
-        c_group = _one(loop, [1, 2, 3, 9, 7], "c")
-        sched.queue.append(c_group)
-        sched.admit()
-        assert ops[-1] == ("cp", 0, 1, 0, 4) and c_group.n_eval == 4
-        sched.finish(sched.slots[1], "stop")
-        sched.finish(b, "stop")
-        # an identical prompt reuses all but its last token, whose logits are needed
-        d_group = _one(loop, [1, 2, 3, 9, 9, 9], "d")
-        sched.queue.append(d_group)
-        sched.admit()
-        assert sched.slots[0].group is d_group and d_group.n_eval == 5
-        assert sched.stats.prompt_tokens_reused == 3 + 4 + 5
-    finally:
-        loop.close()
-
-
-def test_prefix_cache_spares_kept_prompts_and_can_be_off():
-    for on in (True, False):
-        ops = []
-        sched = Scheduler(3, seq_cp=lambda *a: ops.append(("cp", *a)), seq_rm=lambda *a: ops.append(("rm", *a)),
-                          deliver=lambda *a: None, stats=EngineStats(), prefix_cache=on)
-        loop = asyncio.new_event_loop()
-        try:
-            a = _run_prompt(sched, _one(loop, [5, 6, 7], "a"))
-            sched.finish(a, "stop")
-            if not on:
-                assert ops[-1] == ("rm", 0, -1, -1) and sched.kept == [None] * 3
-                continue
-            # a 2-branch prompt sharing nothing: its leader and sibling take the empty slots
-            g = _one(loop, [8, 9], "g", n=2)
-            sched.queue.append(g)
-            sched.admit()
-            assert [s.slot for s in g.members] == [1, 2] and sched.kept[0] == [5, 6, 7]
-            # a cancelled leader keeps only what it had evaluated; a waiting sibling keeps nothing
-            g.n_eval = 1
-            sched.finish(g.members[1], None)
-            sched.finish(g.members[0], None)
-            assert sched.kept[1] is None or sched.kept[1] == [8]
-            n_kept = sum(k is not None for k in sched.kept)
-            assert n_kept > 0 and sched.drop_kept() == n_kept
-            assert sched.kept == [None] * 3 and ops[-1] == ("rm", ops[-1][1], -1, -1)
-        finally:
-            loop.close()
-
-
 @pytest.mark.parametrize("module", [output, sampling, scheduler, scoring, state, template],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
@@ -414,44 +336,6 @@ async def test_cancelled_request_leaves_engine_working(backend):
     c = await backend.generate(user("Hi"), GenParams(max_tokens=3))
     assert c.ok
     assert backend.engine.n_active == 0  # the cancelled request released its sequence
-
-
-@local_model
-async def test_prefix_cache_reuses_kv_exactly(backend, monkeypatch, tmp_path):
-    """A prompt that extends an earlier one evaluates only its new tokens, with the same result.
-
-    One slot and one-token batches give both engines identical batch shapes, so the logits must
-    be bit-identical: a wrong or stale KV cell would show.
-    """
-    from mistakelab.backends.local.backend import LocalBackend, release_engine
-    from mistakelab.backends.local.engine import EngineSettings
-
-    monkeypatch.setenv("MISTAKELAB_CACHE_DIR", str(tmp_path))
-    base = "A farmer has 12 cows, buys 7 more and sells 5. Each cow gives 3 litres of milk a day. "
-    prompts = [user(base + "How many cows are left?"), user(base + "How much milk a day?"),
-               [*user(base + "How much milk a day?"), Message(role="assistant", content="He has 14 cows,")]]
-    results = {}
-    for cache in (True, False):
-        b = LocalBackend("smollm2-135m", EngineSettings(n_seq=1, n_ctx_per_seq=256, n_threads=1, n_batch=1,
-                                                        prefix_cache=cache))
-        first_rows = []
-        b.engine.add_logits_hook(lambda step: first_rows.append(step.logits[0].copy()))
-        try:
-            outs = []
-            for msgs in prompts:
-                first_rows.clear()
-                c = await b.generate(msgs, GenParams(max_tokens=8))
-                outs.append((c.text, first_rows[0]))
-            results[cache] = (outs, b.engine.stats_snapshot())
-        finally:
-            release_engine(b.engine)
-    (with_cache, st), (fresh, st_off) = results[True], results[False]
-    sizes = [len(backend.engine.encode(m)) for m in prompts]
-    assert st_off.prompt_tokens_reused == 0 and st_off.prompt_tokens_evaluated == sum(sizes)
-    assert st.prompt_tokens_reused > sizes[0] // 2  # the shared problem text, at least
-    assert st.prompt_tokens_evaluated + st.prompt_tokens_reused == sum(sizes)
-    for (text, row), (text_off, row_off) in zip(with_cache, fresh):
-        assert text == text_off and np.array_equal(row, row_off)
 
 
 @local_model

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 
-from loopback_server import LoopbackServer, Reply, chat_body, error_body
+from loopback_server import LoopbackServer, Reply, chat_body, error_body, render
 from mistakelab.backends import ModelSpec, create_backend
+from mistakelab.backends.base import spec_capabilities as create_capabilities
 from mistakelab.backends.openai_backend import OpenAIBackend, from_spec
 from mistakelab.core.types import GenParams, Message
 
@@ -264,3 +265,117 @@ def test_base_url_from_environment(monkeypatch):
     assert OpenAIBackend("m").model_id == "openai:http://10.0.0.1:8000/v1:m"
     monkeypatch.delenv("OPENAI_BASE_URL")
     assert OpenAIBackend("m").model_id == "openai:https://api.openai.com/v1:m"
+
+
+# ---- continuation: what each real server needs, against the loopback server --------------
+
+PREFIX = "The answer is"
+PREFILLED = [*MESSAGES, Message(role="assistant", content=PREFIX)]
+WIRE = [{"role": m.role, "content": m.content} for m in MESSAGES]
+
+
+def echo_model(prompt: str, seed: int | None) -> str:
+    """A fake LM whose text says which seed drew it."""
+    return f" 4 (seed {seed})."
+
+
+@pytest.mark.parametrize("mode", ["vllm", "sglang"])
+async def test_chat_continuation_sends_continue_final_message(server, mode):
+    server.model = echo_model
+    async with make_backend(server.url, continuation=mode) as backend:
+        assert backend.capabilities == frozenset({"top_logprobs", "continue"})
+        cont = await backend.generate(PREFILLED, GenParams(seed=7))
+        fresh = await backend.generate(MESSAGES, GenParams(seed=7))
+    assert cont.ok and cont.text == " 4 (seed 7)."  # only the continuation comes back
+    first, second = (r.body for r in server.requests)
+    assert first["continue_final_message"] is True and first["add_generation_prompt"] is False
+    assert first["messages"][-1] == {"role": "assistant", "content": PREFIX}
+    # the model continued the open assistant turn; the plain request opened a new one
+    assert server.prompts[0] == render(WIRE) + PREFIX
+    assert "continue_final_message" not in second and "add_generation_prompt" not in second
+    assert server.prompts[1] == render(WIRE) and fresh.ok
+
+
+async def test_llamacpp_continuation_renders_with_the_server_template(server):
+    server.model = echo_model
+    params = GenParams(seed=3, max_tokens=9, stop=("\n",), top_k=5, logprobs=True, top_logprobs=2)
+    async with make_backend(server.url, continuation="llamacpp") as backend:
+        assert backend.capabilities == frozenset({"top_logprobs", "continue"})
+        c = await backend.generate(PREFILLED, params)
+        plain = await backend.generate(MESSAGES, GenParams())
+    assert [r.path for r in server.requests] == ["/apply-template", "/v1/completions",
+                                                 "/v1/chat/completions"]
+    template, completion = (r.body for r in server.requests[:2])
+    assert template == {"messages": WIRE}  # the prefix is not rendered by the template
+    assert completion["prompt"] == render(WIRE) + PREFIX == server.prompts[0]
+    assert (completion["max_tokens"], completion["stop"], completion["seed"]) == (9, ["\n"], 3)
+    assert completion["top_k"] == 5 and completion["logprobs"] == 2
+    assert c.ok and c.text == " 4 (seed 3)." and c.completion_tokens == len(c.text.split(" "))
+    assert [lp.token for lp in c.logprobs] == ["", " 4", " (seed", " 3)."]
+    # the chosen token, then the best alternative: sorted and cut to top_logprobs
+    assert c.logprobs[1].top == [(" 4", -0.5), ("alt0", -1.0)]
+    assert plain.ok and "apply-template" not in server.requests[-1].path
+
+
+async def test_llamacpp_continuation_reports_template_failures(server):
+    server.script(Reply(status=503), Reply(body={"no": "prompt"}))
+    async with make_backend(server.url, continuation="llamacpp") as backend:
+        record_sleeps(backend)
+        c = await backend.generate(PREFILLED, GenParams())
+    assert not c.ok and "malformed /apply-template response" in c.error
+    assert [r.path for r in server.requests] == ["/apply-template"] * 2  # retried, then refused
+
+
+async def test_prefix_without_continuation_mode_is_never_sent(server):
+    server.model = echo_model
+    async with make_backend(server.url) as backend:
+        assert "continue" not in backend.capabilities
+        one = await backend.generate(PREFILLED, GenParams())
+        many = await backend.sample(PREFILLED, GenParams(temperature=1.0), [1, 2])
+    assert server.requests == []  # a server would have answered the prefix as a new turn
+    for c in (one, *many):
+        assert c.finish_reason == "error" and "no continuation mode" in c.error
+        assert "vllm | sglang | llamacpp" in c.error
+
+
+async def test_legacy_extra_body_is_the_vllm_mode(server):
+    server.model = echo_model
+    extra = {"continue_final_message": True, "add_generation_prompt": False}
+    async with make_backend(server.url, extra_body=extra) as backend:
+        assert backend.continuation == "vllm" and "continue" in backend.capabilities
+        await backend.generate(MESSAGES, GenParams())
+        c = await backend.generate(PREFILLED, GenParams())
+    plain, cont = (r.body for r in server.requests)
+    assert "continue_final_message" not in plain and server.prompts[0] == render(WIRE)
+    assert cont["continue_final_message"] is True and c.ok
+    assert extra == {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def test_continuation_options_are_checked():
+    caps = lambda **o: create_capabilities(ModelSpec(backend="openai", model="m", options=o))  # noqa: E731
+    assert caps() == frozenset({"top_logprobs"})
+    assert caps(continuation="sglang") == frozenset({"top_logprobs", "continue"})
+    assert caps(multi_sample=True) == frozenset({"top_logprobs", "multi_sample"})
+    with pytest.raises(ValueError, match="continuation must be one of vllm, sglang, llamacpp"):
+        from_spec(ModelSpec(backend="openai", model="m", options={"continuation": "tgi"}))
+    with pytest.raises(ValueError, match="continue_final_message"):
+        from_spec(ModelSpec(backend="openai", model="m", options={
+            "continuation": "llamacpp", "extra_body": {"continue_final_message": True}}))
+    with pytest.raises(ValueError, match="multi_sample"):
+        OpenAIBackend("m", base_url="http://127.0.0.1:1/v1", continuation="llamacpp",
+                      multi_sample=True)
+
+
+async def test_multi_sample_sends_one_request_with_n(server):
+    server.model = echo_model
+    async with make_backend(server.url, multi_sample=True, continuation="vllm") as backend:
+        assert "multi_sample" in backend.capabilities
+        outs = await backend.sample(MESSAGES, GenParams(temperature=1.0), [10, 20, 30])
+        conts = await backend.sample(PREFILLED, GenParams(temperature=1.0), [5, 6])
+    (req, cont_req) = (r.body for r in server.requests)
+    assert req["n"] == 3 and req["seed"] == 10
+    assert [c.text for c in outs] == [" 4 (seed 10).", " 4 (seed 11).", " 4 (seed 12)."]
+    # the server reports only the total; it is split so that the sum stays right
+    assert sum(c.completion_tokens for c in outs) == sum(len(c.text.split()) for c in outs)
+    assert cont_req["n"] == 2 and cont_req["continue_final_message"] is True
+    assert [c.text for c in conts] == [" 4 (seed 5).", " 4 (seed 6)."]

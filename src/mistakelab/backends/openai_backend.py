@@ -13,22 +13,34 @@ Example:
     'openai:http://127.0.0.1:8000/v1:qwen2.5-7b'
     >>> sorted(b.capabilities)
     ['top_logprobs']
+    >>> sorted(OpenAIBackend("m", base_url="http://127.0.0.1:8000/v1", continuation="vllm").capabilities)
+    ['continue', 'top_logprobs']
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import os
 import random
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import openai
 
-from mistakelab.backends.base import CONTINUE, TOP_LOGPROBS, Backend, BackendFactory, ModelSpec, backends
-from mistakelab.core.types import Completion, GenParams, Message, TokenLogprob
+from mistakelab.backends.base import Backend, BackendFactory, ModelSpec, backends
+from mistakelab.backends.openai_wire import (
+    CONTINUATION_MODES,
+    CONTINUE_FIELDS,
+    capabilities_of,
+    continuation_mode,
+    continues,
+    retry_after,
+    text_completion,
+    to_completion,
+    wire,
+)
+from mistakelab.core.types import Completion, GenParams, Message
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +67,20 @@ class OpenAIBackend(Backend):
         timeout: seconds allowed per attempt.
         extra_body: JSON fields merged into every request body, for server-specific options
             (vLLM: ``{"repetition_penalty": 1.1}``).
+        continuation: how the server continues a final assistant message (a prefix), or None.
+            ``"vllm"`` / ``"sglang"``: the chat request of such a prefix carries
+            ``continue_final_message: true, add_generation_prompt: false`` (the server renders
+            the turn open-ended and returns only the new text). ``"llamacpp"``: raw completion on
+            a llama.cpp server: ``POST /apply-template`` (at the server root, beside ``/v1``)
+            renders the messages before the prefix with the server's own chat template, the
+            prefix is appended, and ``/v1/completions`` continues that prompt. With a mode set,
+            ``"continue"`` is in :attr:`capabilities`. Without one, a request whose last message
+            is an assistant message is never sent (a server would answer it as a new turn): it
+            comes back as a failed Completion.
+        multi_sample: ``sample`` sends ONE chat request with ``n = k`` for k seeds (vLLM,
+            SGLang, OpenAI; llama.cpp refuses ``n > 1``); adds ``"multi_sample"``. The server
+            draws the k samples from the first seed (vLLM: the i-th uses seed + i), so sample i
+            is reproducible for the same seed list, not for its own seed alone.
 
     Parameter mapping: ``temperature``, ``top_p``, ``max_tokens``, ``stop``, ``seed`` go as the
     standard fields; ``logprobs``/``top_logprobs`` become ``logprobs=True, top_logprobs=k``.
@@ -65,10 +91,9 @@ class OpenAIBackend(Backend):
     ``entropy`` and ``kl_from_uniform`` of the full distribution cannot be computed; they are
     left ``None`` rather than approximated from the top-k.
 
-    Prefill: a final assistant message is sent as-is. Whether the model *continues* it depends
-    on the server; for vLLM pass
-    ``extra_body={"continue_final_message": True, "add_generation_prompt": False}``, which also
-    adds ``"continue"`` to :attr:`capabilities`.
+    Continuation: ``extra_body={"continue_final_message": True, ...}`` (the older way to ask
+    for it) means ``continuation="vllm"``; those two fields then go only on requests that
+    continue a turn.
 
     Example:
         >>> import asyncio
@@ -91,6 +116,8 @@ class OpenAIBackend(Backend):
         max_backoff: float = 20.0,
         timeout: float = 120.0,
         extra_body: Mapping[str, Any] | None = None,
+        continuation: str | None = None,
+        multi_sample: bool = False,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
@@ -109,8 +136,13 @@ class OpenAIBackend(Backend):
         self.max_backoff = float(max_backoff)
         self.timeout = float(timeout)
         self.extra_body: dict[str, Any] = dict(extra_body or {})
+        self.continuation = continuation_mode(continuation, self.extra_body, multi_sample)
+        if self.continuation in ("vllm", "sglang"):
+            for name in CONTINUE_FIELDS:  # per request: on a new turn they would be wrong
+                self.extra_body.pop(name, None)
+        self.multi_sample = bool(multi_sample)
         self.model_id = f"openai:{self.base_url}:{model}"
-        self.capabilities = _capabilities(self.extra_body)
+        self.capabilities = capabilities_of(self.continuation, self.multi_sample)
         # The key goes straight into the client; this object keeps no copy of its own.
         self._client = openai.AsyncOpenAI(
             api_key=os.environ.get(api_key_env) or PLACEHOLDER_KEY,
@@ -130,8 +162,15 @@ class OpenAIBackend(Backend):
         return (
             f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, "
             f"api_key_env={self.api_key_env!r}, max_concurrency={self.max_concurrency}, "
-            f"max_retries={self.max_retries}, timeout={self.timeout})"
+            f"max_retries={self.max_retries}, timeout={self.timeout}, "
+            f"continuation={self.continuation!r})"
         )
+
+    @property
+    def server_root(self) -> str:
+        """The server's own root (``base_url`` without ``/v1``), where llama.cpp serves
+        ``/apply-template``."""
+        return self.base_url[: -len("/v1")] if self.base_url.endswith("/v1") else self.base_url
 
     # -- requests -------------------------------------------------------------------------
 
@@ -152,21 +191,36 @@ class OpenAIBackend(Backend):
             >>> req["stop"], req["extra_body"]
             (['\\n'], {'top_k': 20})
         """
-        req: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "max_tokens": params.max_tokens,
-        }
-        if params.stop:
-            req["stop"] = list(params.stop)
-        if params.seed is not None:
-            req["seed"] = params.seed
+        req = self._sampling_fields(params, {"messages": wire(messages)})
         if params.logprobs or params.top_logprobs > 0:
             req["logprobs"] = True
             if params.top_logprobs > 0:
                 req["top_logprobs"] = params.top_logprobs
+        if continues(messages) and self.continuation in ("vllm", "sglang"):
+            req.setdefault("extra_body", {}).update(CONTINUE_FIELDS)
+        return req
+
+    def build_completion_request(self, prompt: str, params: GenParams) -> dict[str, Any]:
+        """The keyword arguments of ``completions.create`` (raw completion of ``prompt``).
+
+        Example:
+            >>> b = OpenAIBackend("m", base_url="http://127.0.0.1:1/v1")
+            >>> req = b.build_completion_request("Q: 2+2? A:", GenParams(top_logprobs=3))
+            >>> req["prompt"], req["logprobs"]
+            ('Q: 2+2? A:', 3)
+        """
+        req = self._sampling_fields(params, {"prompt": prompt})
+        if params.logprobs or params.top_logprobs > 0:
+            req["logprobs"] = max(params.top_logprobs, 1)  # the legacy API's top-n count
+        return req
+
+    def _sampling_fields(self, params: GenParams, req: dict[str, Any]) -> dict[str, Any]:
+        req = {"model": self.model, **req, "temperature": params.temperature,
+               "top_p": params.top_p, "max_tokens": params.max_tokens}
+        if params.stop:
+            req["stop"] = list(params.stop)
+        if params.seed is not None:
+            req["seed"] = params.seed
         body = dict(self.extra_body)
         if params.top_k > 0:
             body["top_k"] = params.top_k  # the request's own top_k beats a configured one
@@ -177,37 +231,88 @@ class OpenAIBackend(Backend):
         return req
 
     async def generate(self, messages: Sequence[Message], params: GenParams) -> Completion:
-        """One chat completion; failures come back as an error Completion, never raised."""
-        request = self.build_request(messages, params)
-        attempts = self.max_retries + 1
+        """One chat completion; failures come back as an error Completion, never raised.
+
+        A request whose last message is an assistant message is a continuation (see
+        ``continuation``); without a mode it fails here, unsent.
+        """
         started = time.perf_counter()
+        if continues(messages):
+            if self.continuation is None:
+                return self._error(
+                    "the last message is an assistant turn to continue, and this backend has no "
+                    "continuation mode (option continuation = " + " | ".join(CONTINUATION_MODES)
+                    + "); not sent, since the server would answer it as a new turn", started)
+            if self.continuation == "llamacpp":
+                return await self._continue_raw(messages, params, started)
+        request = self.build_request(messages, params)
+        got = await self._call(lambda: self._client.chat.completions.create(**request), started)
+        return got if isinstance(got, Completion) else self._mapped(
+            lambda: to_completion(got[0], got[1]), started)
+
+    async def sample(
+        self, messages: Sequence[Message], params: GenParams, seeds: Sequence[int | None]
+    ) -> list[Completion]:
+        """k completions; with ``multi_sample``, one request with ``n = k`` (seed: the first)."""
+        if not self.multi_sample or len(seeds) < 2 or (continues(messages) and not self.continuation):
+            return await super().sample(messages, params, seeds)
+        started = time.perf_counter()
+        request = self.build_request(messages, params.with_(seed=seeds[0]))
+        request["n"] = k = len(seeds)
+        got = await self._call(lambda: self._client.chat.completions.create(**request), started)
+        outs = got if isinstance(got, Completion) else self._mapped(
+            lambda: [to_completion(got[0], got[1], i, k) for i in range(k)], started)
+        return [outs.model_copy() for _ in seeds] if isinstance(outs, Completion) else outs
+
+    async def _continue_raw(self, messages: Sequence[Message], params: GenParams,
+                            started: float) -> Completion:
+        """llama.cpp: the server's template renders the turns before the prefix; the prefix
+        is appended and the prompt completed, so the reply holds only the continuation."""
+        before = {"messages": wire(messages[:-1])}
+        got = await self._call(lambda: self._client.post(
+            self.server_root + "/apply-template", cast_to=object, body=before), started)
+        if isinstance(got, Completion):
+            return got
+        rendered = got[0].get("prompt") if isinstance(got[0], dict) else None
+        if not isinstance(rendered, str):
+            return self._error("malformed /apply-template response (no \"prompt\" string)", started)
+        request = self.build_completion_request(rendered + messages[-1].content, params)
+        done = await self._call(lambda: self._client.completions.create(**request), started)
+        return done if isinstance(done, Completion) else self._mapped(
+            lambda: text_completion(done[0], got[1] + done[1], params.top_logprobs), started)
+
+    async def _call(self, send: Callable[[], Awaitable[Any]],
+                    started: float) -> tuple[Any, float] | Completion:
+        """(response, seconds) of ``send()``, retried as the class docs say; or a failed Completion."""
+        attempts = self.max_retries + 1
         last_error = "no attempt made"
         for attempt in range(1, attempts + 1):
             try:
                 async with self._semaphore():
                     t0 = time.perf_counter()
-                    response = await self._client.chat.completions.create(**request)
-                    latency = time.perf_counter() - t0
+                    response = await send()
+                    return response, time.perf_counter() - t0
             except openai.APIError as exc:
-                retryable, description, retry_after = self._classify(exc)
+                retryable, description, hint = self._classify(exc)
                 last_error = description
                 if not retryable:
                     return self._error(f"{description}; not retried (attempt {attempt})", started)
                 if attempt == attempts:
                     break
-                delay = self._backoff(attempt, retry_after)
+                delay = self._backoff(attempt, hint)
                 log.info(  # info: the final failure is reported in the Completion
                     "%s: %s; retry %d/%d in %.2fs",
                     self.model_id, description, attempt, self.max_retries, delay,
                 )
                 await self._sleep(delay)
-                continue
-            try:
-                return _to_completion(response, latency)
-            except (AttributeError, IndexError, TypeError, ValueError) as exc:
-                # A 200 whose body is not a chat completion: retrying would not fix it.
-                return self._error(f"malformed response ({type(exc).__name__}: {exc})", started)
         return self._error(f"{last_error}; gave up after {attempts} attempts", started)
+
+    def _mapped(self, convert: Callable[[], Any], started: float) -> Any:
+        try:
+            return convert()
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+            # A 200 whose body is not the expected shape: retrying would not fix it.
+            return self._error(f"malformed response ({type(exc).__name__}: {exc})", started)
 
     def _classify(self, exc: openai.APIError) -> tuple[bool, str, float | None]:
         """(retryable, description, Retry-After seconds or None) of a failed attempt."""
@@ -221,7 +326,7 @@ class OpenAIBackend(Backend):
             status = exc.status_code
             description = f"HTTP {status} ({type(exc).__name__}): {self._redact(str(exc))[:300]}"
             retryable = status in (408, 429) or status >= 500
-            return retryable, description, _retry_after(exc.response.headers)
+            return retryable, description, retry_after(exc.response.headers)
         return False, f"{type(exc).__name__}: {self._redact(str(exc))[:300]}", None
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -254,60 +359,6 @@ class OpenAIBackend(Backend):
             await self._client.close()
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asks us to wait (``retry-after-ms``, or ``Retry-After`` as seconds
-    or an HTTP date), or None.
-
-    Example:
-        >>> _retry_after({"retry-after": "2"}), _retry_after({}), _retry_after({"retry-after": "x"})
-        (2.0, None, None)
-    """
-    value = headers.get("retry-after-ms")
-    if value is not None:
-        try:
-            return float(value) / 1000.0
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.timestamp() - time.time()
-
-
-def _to_completion(response: Any, latency: float) -> Completion:
-    """Map a ``ChatCompletion`` to our :class:`Completion`."""
-    choice = response.choices[0]
-    usage = getattr(response, "usage", None)
-    logprobs = None
-    content_logprobs = getattr(getattr(choice, "logprobs", None), "content", None)
-    if content_logprobs is not None:
-        logprobs = [
-            TokenLogprob(
-                token=t.token,
-                logprob=t.logprob,
-                top=[(alt.token, alt.logprob) for alt in (t.top_logprobs or [])],
-            )
-            for t in content_logprobs
-        ]
-    return Completion(
-        text=choice.message.content or "",
-        prompt_tokens=(getattr(usage, "prompt_tokens", None) or 0) if usage else 0,
-        completion_tokens=(getattr(usage, "completion_tokens", None) or 0) if usage else 0,
-        # Anything else ("content_filter", "tool_calls", None) still ended the text.
-        finish_reason="length" if choice.finish_reason == "length" else "stop",
-        latency_s=latency,
-        logprobs=logprobs,
-    )
-
-
 _OPTIONS = (
     "base_url",
     "api_key_env",
@@ -317,6 +368,8 @@ _OPTIONS = (
     "max_backoff",
     "timeout",
     "extra_body",
+    "continuation",
+    "multi_sample",
 )
 
 
@@ -332,18 +385,23 @@ def check_spec(spec: ModelSpec) -> None:
         raise ValueError(
             f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
         )
+    _spec_mode(spec)
 
 
 def spec_capabilities(spec: ModelSpec) -> frozenset[str]:
-    """What a backend built from ``spec`` can do (see :class:`OpenAIBackend`)."""
-    return _capabilities(spec.options.get("extra_body") or {})
+    """What a backend built from ``spec`` can do (see :class:`OpenAIBackend`).
+
+    Example:
+        >>> sorted(spec_capabilities(ModelSpec(backend="openai", model="m",
+        ...                                    options={"continuation": "llamacpp"})))
+        ['continue', 'top_logprobs']
+    """
+    return capabilities_of(_spec_mode(spec), bool(spec.options.get("multi_sample")))
 
 
-def _capabilities(extra_body: Mapping[str, Any]) -> frozenset[str]:
-    caps = {TOP_LOGPROBS}
-    if extra_body.get("continue_final_message"):
-        caps.add(CONTINUE)
-    return frozenset(caps)
+def _spec_mode(spec: ModelSpec) -> str | None:
+    o = spec.options
+    return continuation_mode(o.get("continuation"), o.get("extra_body") or {}, o.get("multi_sample", False))
 
 
 def from_spec(spec: ModelSpec) -> OpenAIBackend:

@@ -5,7 +5,8 @@ share one loaded model, one context and one decode thread; the last :meth:`aclos
 
 Options (``ModelSpec.options``): ``n_seq`` (8 parallel sequences), ``n_ctx_per_seq`` (2048),
 ``n_threads`` (CPU count), ``n_batch`` (512), ``prefix_cache`` (true: a prompt reuses the KV of
-the longest token prefix it shares with an earlier prompt still held by a slot).
+the longest token prefix it shares with an earlier request, prompt and generated text, still
+held by a slot: a conversation's next turn evaluates only the new turn).
 
 Example:
     >>> import asyncio

@@ -14,9 +14,10 @@ Design:
   from a live sibling (or a finished sibling's recycled slot).
 * Sampling is done in numpy per row with a per-request ``numpy.random.Generator(seed)``; see
   :mod:`.sampling`. Results go back to asyncio with ``loop.call_soon_threadsafe``.
-* Prefix cache (``EngineSettings.prefix_cache``, on by default): a freed slot keeps its
-  prompt's KV; a later prompt starts from the longest token prefix it shares with a kept or
-  live prompt and evaluates only the rest (see :mod:`.scheduler`).
+* Prefix cache (``EngineSettings.prefix_cache``, on by default): a freed slot keeps the KV
+  of its prompt and of the tokens it generated; a later prompt (the conversation's next turn,
+  a continuation) starts from the longest token prefix it shares with a kept or live sequence
+  and evaluates only the rest (see :mod:`.scheduler`).
 * Logits hooks (:meth:`Engine.add_logits_hook`) see the raw logits of every sampled row.
 * Scoring (:meth:`Engine.submit_score`) takes a slot and evaluates prompt + given completion
   like a prompt, keeping one logits row per completion token (:mod:`.scoring`). Per-token
@@ -71,7 +72,7 @@ from mistakelab.backends.local.state import (
     Group,
     LogitsHook,
     Seq,
-    StepLogits,
+    call_hooks,
 )
 from mistakelab.backends.local.template import ChatTemplate
 from mistakelab.core.types import Completion, GenParams, Message
@@ -343,15 +344,8 @@ class Engine:
             top_n = max(rows[k][0].branch.params.top_logprobs for k in want)
             stack = np.stack([rows[k][1] for k in want])  # a fresh copy: scratch for the stats
             stats = distribution_stats(stack, tokens[want], top_n, overwrite=True)
-        hooks = self._hooks
-        if hooks:
-            step = StepLogits([s.branch.tag for s, _ in rows], np.stack([r for _, r in rows]),
-                              tokens.copy(), [s.pos for s, _ in rows])
-            for hook in hooks:
-                try:
-                    hook(step)
-                except Exception:  # a broken hook must not stop generation
-                    log.exception("logits hook failed")
+        if self._hooks:
+            call_hooks(self._hooks, rows, tokens)
         self.stats.sample_s += time.perf_counter() - t0
         lp_row = {k: j for j, k in enumerate(want)}
         for k, (seq, _) in enumerate(rows):
@@ -368,7 +362,7 @@ class Engine:
         if seq.branch.future.cancelled():
             self._sched.finish(seq, None)
             return
-        seq.n_gen += 1
+        seq.generated.append(tok)
         self.stats.tokens_generated += 1
         if self.model.is_eog(tok) or seq.out.feed(self.model.piece(tok)):
             self._sched.finish(seq, "stop")

@@ -10,12 +10,16 @@ get the prompt's KV copied when it is done; later siblings copy it from a live m
 over a finished sibling's slot with its prompt kept (``ready``: their first token is sampled
 from the saved logits row of the prompt).
 
-Prefix cache (``prefix_cache=True``): a slot freed by a finished request keeps its prompt's
-KV cells, and remembers their tokens. A new prompt goes to the free slot sharing the longest
-token prefix with it (or copies that prefix from a live sequence's prompt when that is longer)
-and evaluates only the rest: retries, rollouts from growing prefixes, multi-round
-conversations and prompts over the same problem skip the part they share. At least the last
-prompt token is always evaluated, for its logits.
+Prefix cache (``prefix_cache=True``): a slot freed by a finished request keeps the KV cells
+it filled, prompt and generated tokens alike (all but the last sampled token, which was never
+fed back), and remembers their token ids. A new prompt goes to the free slot sharing the
+longest token prefix with it (or copies that prefix from a live sequence's cells when that is
+longer) and evaluates only the rest: a conversation's next turn (question, the model's answer,
+a new user turn), a continuation of text the model just wrote, retries, rollouts from growing
+prefixes and prompts over the same problem skip the part they share. Prefixes are compared by
+token id, so when the chat template re-renders an answer and the tokenizer splits it
+differently from how it was sampled, only the cells before the first differing token are
+reused. At least the last prompt token is always evaluated, for its logits.
 
 Example:
     >>> s = Scheduler(2, seq_cp=lambda *a: None, seq_rm=lambda *a: None, deliver=lambda *a: None,
@@ -62,7 +66,8 @@ class Scheduler:
         prefix_cache: bool = False,
     ) -> None:
         self.slots: list[Seq | ScoreJob | None] = [None] * n_seq
-        # tokens whose KV cells a free slot still holds (positions 0..len-1), or None
+        # tokens (prompt, then generated) whose KV cells a free slot still holds
+        # (positions 0..len-1), or None
         self.kept: list[list[int] | None] = [None] * n_seq
         self.prefix_cache = prefix_cache
         self.queue: deque[Group | ScoreJob] = deque()
@@ -106,7 +111,7 @@ class Scheduler:
             self.kept[slot] = None
 
     def _take_for_prompt(self, free: list[int], tokens: list[int]) -> tuple[int, int]:
-        """(slot, prompt tokens already in its KV); copies a live prompt's prefix if longer."""
+        """(slot, prompt tokens already in its KV); copies a live sequence's prefix if longer."""
         if not self.prefix_cache:
             return self._take(free), 0
         limit = len(tokens) - 1  # the last prompt token is evaluated for its logits
@@ -117,7 +122,7 @@ class Scheduler:
         src, src_n = -1, best_n
         for s in self.slots:  # live sequences whose prompt cells are complete
             if isinstance(s, Seq) and s.state in (DECODE, READY):
-                n = _common_prefix(s.group.tokens, tokens, limit)
+                n = _common_prefix(s.cell_tokens(), tokens, limit)
                 if n > src_n:
                     src, src_n = s.slot, n
         free.remove(best)
@@ -197,7 +202,7 @@ class Scheduler:
             if not g.pending and g in self.queue:
                 self.queue.remove(g)
         else:
-            kept = self._kept_prompt(seq) if error is None and self.prefix_cache else None
+            kept = seq.cell_tokens() if error is None and self.prefix_cache else None
             self._seq_rm(seq.slot, len(kept) if kept else -1, -1)
             self.kept[seq.slot] = kept or None
             if error is not None and seq.state == PREFILL:
@@ -218,22 +223,13 @@ class Scheduler:
             ))
 
     def drop_kept(self) -> int:
-        """Free every kept prompt's cells (when a batch finds no room); returns how many."""
+        """Free every kept prefix's cells (when a batch finds no room); returns how many."""
         dropped = 0
         for slot, kept in enumerate(self.kept):
             if kept is not None and self.slots[slot] is None:
                 self._clear(slot)
                 dropped += 1
         return dropped
-
-    @staticmethod
-    def _kept_prompt(seq: Seq) -> list[int] | None:
-        """The prompt tokens whose KV ``seq``'s slot holds complete."""
-        if seq.state in (DECODE, READY):
-            return seq.group.tokens
-        if seq.state == PREFILL:
-            return seq.group.tokens[: seq.group.n_eval]
-        return None  # waiting: nothing evaluated in this slot
 
     def fail_everything(self, error: str) -> None:
         for seq in [s for s in self.slots if s is not None]:

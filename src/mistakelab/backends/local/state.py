@@ -3,7 +3,8 @@
 A *group* is one prompt with k *branches* (requested completions); a branch that holds one of
 the context's sequence slots is a *seq*, in one of four states: ``prefill`` (evaluating the
 prompt), ``wait`` (a sibling is evaluating it), ``ready`` (prompt KV shared; first token still
-to sample) and ``decode``.
+to sample) and ``decode``. A seq's slot holds KV cells for positions ``0..pos-1``: the prompt,
+then every generated token but the last sampled one (:meth:`Seq.cell_tokens`).
 
 Example:
     >>> EngineSettings(n_seq=4).n_ctx_per_seq
@@ -13,16 +14,19 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from mistakelab.backends.local.output import TextOutput
 from mistakelab.core.types import GenParams, TokenLogprob
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class EngineSettings:
     n_ctx_per_seq: int = 2048
     n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     n_batch: int = 512
-    prefix_cache: bool = True  # freed slots keep their prompt's KV for later prompts to reuse
+    prefix_cache: bool = True  # freed slots keep their KV (prompt + generated) for later prompts
 
 
 @dataclass
@@ -71,6 +75,19 @@ class StepLogits:
 
 
 LogitsHook = Callable[[StepLogits], None]
+
+
+def call_hooks(hooks: Sequence[LogitsHook], rows: Sequence[tuple["Seq", np.ndarray]],
+               tokens: np.ndarray) -> None:
+    """Show every hook this step's sampled rows (seq, logits) and tokens; a hook that raises
+    is logged, never propagated: a broken hook must not stop generation."""
+    step = StepLogits([s.branch.tag for s, _ in rows], np.stack([r for _, r in rows]),
+                      tokens.copy(), [s.pos for s, _ in rows])
+    for hook in hooks:
+        try:
+            hook(step)
+        except Exception:
+            log.exception("logits hook failed")
 PREFILL, WAIT, READY, DECODE = "prefill", "wait", "ready", "decode"
 
 
@@ -96,7 +113,25 @@ class Seq:
         self.slot, self.branch, self.group, self.state = slot, branch, group, state
         self.pos = 0  # KV positions filled
         self.next_token = -1
-        self.n_gen = 0
+        self.generated: list[int] = []  # sampled token ids, in order
         self.out = TextOutput(branch.params.stop)
         self.logprobs: list[TokenLogprob] | None = [] if branch.params.logprobs else None
         self.first_row: np.ndarray | None = None
+
+    @property
+    def n_gen(self) -> int:
+        return len(self.generated)
+
+    def cell_tokens(self) -> list[int] | None:
+        """The tokens whose KV cells this seq's slot holds complete (positions 0..len-1).
+
+        Prompt, then generated tokens that were fed back (the last sampled token has no cell
+        yet); while the prompt is evaluated, the part already in the KV; None while waiting.
+        """
+        g = self.group
+        if self.state == PREFILL:
+            return g.tokens[: g.n_eval]
+        if self.state == WAIT:
+            return None
+        n_fed = self.pos - len(g.tokens)
+        return [*g.tokens, *self.generated[:n_fed]] if n_fed > 0 else g.tokens

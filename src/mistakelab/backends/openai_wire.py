@@ -1,0 +1,153 @@
+"""How OpenAI-compatible servers differ, and their wire formats, for the ``openai`` backend.
+
+The continuation modes (option ``continuation``) and the capabilities they give; chat
+completions mapped to :class:`Completion` with their logprobs, and legacy text completions
+(``/v1/completions``, raw continuation on llama.cpp) in either logprobs shape a llama.cpp
+server sends. Nothing here makes a request.
+
+Example:
+    >>> from mistakelab.core.types import Message
+    >>> continues([Message(role="user", content="2+2?"), Message(role="assistant", content="It is")])
+    True
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any, Mapping, Sequence
+
+from mistakelab.backends.base import CONTINUE, MULTI_SAMPLE, TOP_LOGPROBS
+from mistakelab.core.types import Completion, Message, TokenLogprob
+
+#: Values of the ``continuation`` option: how the server continues a final assistant message.
+CONTINUATION_MODES = ("vllm", "sglang", "llamacpp")
+#: Chat-request fields of the vllm/sglang mode, sent only on requests that continue a turn.
+CONTINUE_FIELDS = {"continue_final_message": True, "add_generation_prompt": False}
+
+
+def continuation_mode(mode: Any, extra_body: Mapping[str, Any], multi_sample: Any) -> str | None:
+    """The effective continuation mode (``extra_body.continue_final_message`` means vllm)."""
+    if mode is not None and mode not in CONTINUATION_MODES:
+        raise ValueError(f"openai backend option continuation must be one of "
+                         f"{', '.join(CONTINUATION_MODES)} (or unset), got {mode!r}")
+    legacy = bool(extra_body.get("continue_final_message"))
+    if legacy and mode == "llamacpp":
+        raise ValueError("openai backend: extra_body.continue_final_message is the vllm/sglang "
+                         "way to continue; drop it with continuation = \"llamacpp\"")
+    if multi_sample and mode == "llamacpp":
+        raise ValueError("openai backend: multi_sample sends n > 1, which a llama.cpp server "
+                         "refuses; drop multi_sample with continuation = \"llamacpp\"")
+    return mode or ("vllm" if legacy else None)
+
+
+def capabilities_of(mode: str | None, multi_sample: bool) -> frozenset[str]:
+    """What a backend with this continuation mode and ``multi_sample`` setting declares."""
+    caps = {TOP_LOGPROBS}
+    if mode is not None:
+        caps.add(CONTINUE)
+    if multi_sample:
+        caps.add(MULTI_SAMPLE)
+    return frozenset(caps)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks us to wait (``retry-after-ms``, or ``Retry-After`` as seconds
+    or an HTTP date), or None.
+
+    Example:
+        >>> retry_after({"retry-after": "2"}), retry_after({}), retry_after({"retry-after": "x"})
+        (2.0, None, None)
+    """
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000.0
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.timestamp() - time.time()
+
+
+def wire(messages: Sequence[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def continues(messages: Sequence[Message]) -> bool:
+    """Whether the request continues a final assistant message (a prefix)."""
+    return bool(messages) and messages[-1].role == "assistant"
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]``: fields a client model does not declare stay plain dicts."""
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _chat_logprobs(content: Any) -> list[TokenLogprob]:
+    return [TokenLogprob(token=_field(t, "token"), logprob=_field(t, "logprob"),
+                         top=[(_field(a, "token"), _field(a, "logprob"))
+                              for a in (_field(t, "top_logprobs") or [])])
+            for t in content]
+
+
+def _usage(response: Any, share: int = 0, k: int = 1) -> tuple[int, int]:
+    """(prompt, completion) tokens; of ``k`` choices, choice ``share`` gets an even part of the
+    completion total (the server reports only the total), the first taking the remainder."""
+    usage = getattr(response, "usage", None)
+    prompt = (getattr(usage, "prompt_tokens", None) or 0) if usage else 0
+    total = (getattr(usage, "completion_tokens", None) or 0) if usage else 0
+    return prompt, total // k + (total % k if share == 0 else 0)
+
+
+def _finish(reason: Any) -> str:
+    # Anything else ("content_filter", "tool_calls", None) still ended the text.
+    return "length" if reason == "length" else "stop"
+
+
+def to_completion(response: Any, latency: float, index: int = 0, k: int = 1) -> Completion:
+    """Map choice ``index`` of a ``ChatCompletion`` (of ``k`` choices) to our :class:`Completion`."""
+    choice = response.choices[index]
+    content = getattr(getattr(choice, "logprobs", None), "content", None)
+    prompt, completion = _usage(response, index, k)
+    return Completion(
+        text=choice.message.content or "",
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        finish_reason=_finish(choice.finish_reason),  # type: ignore[arg-type]
+        latency_s=latency,
+        logprobs=None if content is None else _chat_logprobs(content),
+    )
+
+
+def text_completion(response: Any, latency: float, top_n: int) -> Completion:
+    """Map a legacy ``Completion`` (``/v1/completions``) to our :class:`Completion`.
+
+    Logprobs come in the legacy shape (``tokens``, ``token_logprobs``, ``top_logprobs`` as
+    one {token: logprob} map per token; llama.cpp adds the chosen token to the map) or, from
+    older llama.cpp servers, in the chat shape under ``content``.
+    """
+    choice = response.choices[0]
+    raw = getattr(choice, "logprobs", None)
+    logprobs = None
+    if raw is not None and _field(raw, "content") is not None:
+        logprobs = _chat_logprobs(_field(raw, "content"))
+        logprobs = [lp.model_copy(update={"top": lp.top[:top_n]}) for lp in logprobs]
+    elif raw is not None and _field(raw, "tokens") is not None:
+        tops = _field(raw, "top_logprobs") or [None] * len(_field(raw, "tokens"))
+        logprobs = [TokenLogprob(token=tok, logprob=lp, top=sorted(
+                        (top or {}).items(), key=lambda kv: -kv[1])[:top_n])
+                    for tok, lp, top in zip(_field(raw, "tokens"), _field(raw, "token_logprobs"), tops)]
+    prompt, completion = _usage(response)
+    return Completion(text=choice.text or "", prompt_tokens=prompt, completion_tokens=completion,
+                      finish_reason=_finish(choice.finish_reason),  # type: ignore[arg-type]
+                      latency_s=latency, logprobs=logprobs)
