@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from loopback_server import LoopbackServer, Reply, chat_body, error_body, render
+from loopback_server import LoopbackServer, Reply, chat_body, error_body, render, text_body
 from mistakelab.backends import ModelSpec, create_backend
 from mistakelab.backends.base import spec_capabilities as create_capabilities
 from mistakelab.backends.openai_backend import OpenAIBackend, from_spec
@@ -379,3 +379,17 @@ async def test_multi_sample_sends_one_request_with_n(server):
     assert sum(c.completion_tokens for c in outs) == sum(len(c.text.split()) for c in outs)
     assert cont_req["n"] == 2 and cont_req["continue_final_message"] is True
     assert [c.text for c in conts] == [" 4 (seed 5).", " 4 (seed 6)."]
+
+
+async def test_llamacpp_older_servers_chat_shaped_logprobs(server):
+    # llama.cpp servers before the legacy completions shape sent chat-shaped logprobs
+    body = text_body(" 4.", prompt_tokens=12)
+    body["choices"][0]["logprobs"] = {"content": [
+        {"id": 7, "token": " 4.", "logprob": -0.2, "bytes": [32, 52, 46],
+         "top_logprobs": [{"id": 7, "token": " 4.", "logprob": -0.2},
+                          {"id": 9, "token": " 5.", "logprob": -2.0}]}]}
+    server.script(Reply(body={"prompt": render(WIRE)}), Reply(body=body))
+    async with make_backend(server.url, continuation="llamacpp") as backend:
+        c = await backend.generate(PREFILLED, GenParams(logprobs=True, top_logprobs=1))
+    assert c.ok and c.text == " 4." and c.prompt_tokens == 12
+    assert [(lp.token, lp.logprob, lp.top) for lp in c.logprobs] == [(" 4.", -0.2, [(" 4.", -0.2)])]
