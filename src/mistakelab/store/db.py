@@ -122,11 +122,12 @@ class RunStore:
         except OSError as exc:
             raise StoreError(f"{where}: cannot create its folder ({exc.strerror or exc})") from None
         try:
-            conn = self._connect()
+            conn = self._connect(check=True)
+        except NotAStoreError as exc:
+            raise StoreError(f"{where}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{where}: {_why(exc)}") from None
         try:
-            check_schema(conn)
             apply_migrations(conn)
         except NotAStoreError as exc:
             conn.close()
@@ -136,10 +137,12 @@ class RunStore:
             raise StoreError(f"{where}: {_why(exc)}") from None
         return conn
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, check: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if check:  # before anything writes: a foreign file is never changed
+                check_schema(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:

@@ -30,8 +30,8 @@ INLINE_MAX = 2048
 REF = "$mistakelab.text"
 
 _WINDOW = 48  # characters that decide a boundary
-_MASK = (1 << 13) - 1  # a boundary every ~8 K characters on average
-_MIN_CHUNK, _MAX_CHUNK = 2048, 65536
+_MASK = (1 << 14) - 1  # a boundary every ~16 K characters on average
+_MIN_CHUNK, _MAX_CHUNK = 4096, 131072
 
 
 def chunk_bounds(text: str) -> list[int]:
