@@ -22,7 +22,8 @@ GEN_FLAGS = {"max_tokens": "--max-tokens", "temperature": "--temperature"}
 LIST_FLAGS = {"models": "--model/--backend/--base-url", "tasks": "--task", "strategies": "--strategy"}
 #: how a config error from planning starts -> the config section it is about
 _SECTIONS = (("unknown strategy", "strategies"), ("strategy ", "strategies"), ("unknown task", "tasks"),
-             ("task ", "tasks"), ("unknown backend", "models"), ("model ", "models"), ("role model", "strategies"))
+             ("task ", "tasks"), ("unknown backend", "models"), ("model ", "models"), ("role model", "strategies"),
+             ("prompts.", "prompts"))
 
 
 def _check_field(model: Any, field: str, value: Any, flag: str) -> None:
@@ -109,9 +110,9 @@ def _origin(message: str, config: Optional[Path], lists: set[str]) -> str:
     section = next((sec for start, sec in _SECTIONS if message.startswith(start)), None)
     if section is None:
         return message
-    if section in lists or config is None:
-        return f"{message} (from flag {LIST_FLAGS[section]})" if section in lists else message
-    return f"{message} (from {config})"
+    if section in lists:
+        return f"{message} (from flag {LIST_FLAGS[section]})"
+    return message if config is None else f"{message} (from {config})"
 
 
 @app.command()

@@ -117,6 +117,9 @@ class RunStore:
         where = f"run store {self.path}"
         if self.path.is_dir():
             raise StoreError(f"{where}: is a folder, not a file")
+        blocking = next((d for d in [*reversed(self.path.parents)] if d.exists() and not d.is_dir()), None)
+        if blocking is not None:
+            raise StoreError(f"{where}: cannot create its folder ({blocking} is a file)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
