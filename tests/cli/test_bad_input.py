@@ -292,3 +292,19 @@ def test_the_real_command_prints_no_traceback(tmp_path: Path) -> None:
     debug = subprocess.run([sys.executable, "-m", "mistakelab.cli", "--debug", *_run(f, "--store", str(f["notdb.db"]))],
                            capture_output=True, text=True, env=env, timeout=120)
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "StoreError" in debug.stderr
+
+
+def test_locate_with_an_unreachable_model_fails_and_scores_nothing(files, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from mistakelab.backends import ModelSpec
+    from mistakelab.cli import locate_cmd
+
+    closed = ModelSpec(backend="openai", model="m", options={"base_url": "http://127.0.0.1:9/v1", "max_retries": 0,
+                                                            "timeout": 1})
+    monkeypatch.setattr(locate_cmd, "_spec", lambda name, backend, flag: closed)
+    preds = files["store"].parent / "preds.jsonl"
+    res = runner.invoke(app, ["locate", "--data", str(files["pb.jsonl"]), "-l", "critic", "-l", "arithmetic",
+                              "--store", str(files["store"]), "--predictions", str(preds)])
+    _check(res, 1, ("critic: 1 of 1 records (", "ConnectError", "not scored", "run again to retry them"))
+    got = {json.loads(line)["locator"]: json.loads(line) for line in preds.read_text().splitlines()}
+    assert got["critic"]["failed"] and got["critic"]["pred"] is None
+    assert got["arithmetic"]["failed"] is None and got["arithmetic"]["pred"] == 0

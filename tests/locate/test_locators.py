@@ -223,3 +223,32 @@ def test_a_critic_index_past_the_last_step_is_no_first_error() -> None:
                                      create_task("gsm8k_sample"))
     found = asyncio.run(ctx.first_error("1 + 1 = 2.\n\nSo \\boxed{2}.", locator="critic"))
     assert found.step == 7 and not found.found and found.prefix == found.text
+
+
+def test_failed_model_calls_are_failed_records_not_wrong_predictions(tmp_path: Path) -> None:
+    from mistakelab.context.caller import CallStats, ModelCaller
+    from mistakelab.core.types import GenParams
+    from mistakelab.locate.bench import LocatorRun, run_locators
+    from mistakelab.store import RunStore
+
+    records = [REC.model_copy(update={"id": f"r{i}", "problem": f"{REC.problem} ({i})"}) for i in range(3)]
+    store = RunStore(tmp_path / "r.db")
+    store.create_run("loc", "loc", {})
+
+    def run_with(backend: ScriptedBackend) -> LocatorRun:
+        caller = ModelCaller(lambda: backend, "fake", store, "loc", CallStats())
+        run = LocatorRun("critic", build_locator("critic"), caller)
+        asyncio.run(run_locators(records, [run], GenParams(), concurrency=1))
+        return run
+
+    # the model answers the first record, then the server is down for the other two
+    run = run_with(ScriptedBackend(["\\boxed{1}", ConnectionError("down"), ConnectionError("down")]))
+    assert [p.failed for p in run.predictions] == [False, True, True]
+    assert len(run.failed) == 2 and "ConnectionError: down" in (run.failed[0].error or "")
+    score = run.scores()["default"]
+    assert score.n_err == 1 and score.acc_err == 1.0  # scored on the answered record only
+    assert score.confusion["no_prediction"] == 0
+    # next time the failed records are asked again (nothing failed was cached); the first is a cache hit
+    again = run_with(ScriptedBackend(["\\boxed{0}", "\\boxed{0}"]))
+    assert not again.failed and [p.result.first_error for p in again.predictions] == [1, 0, 0]
+    store.close()
