@@ -14,11 +14,13 @@ import functools
 import itertools
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 _counter = itertools.count()
+_support_lock = threading.Lock()
 # Room for the launcher and PID 1 besides the program, in memory and in tasks.
 _MEMORY_SLACK = 64 * 2**20
 _TASK_SLACK = 2
@@ -60,9 +62,14 @@ def _own_paths() -> dict[str, str]:
     return paths
 
 
-@functools.lru_cache(maxsize=1)
 def cgroup_support() -> CgroupSupport:
     """Whether per-run cgroups can be made here (checked once by making and removing one)."""
+    with _support_lock:  # concurrent first runs must not race on the probe group
+        return _check_support()
+
+
+@functools.lru_cache(maxsize=1)
+def _check_support() -> CgroupSupport:
     mounts, own = _mounts(), _own_paths()
     v1 = {}
     for point, fstype, options in mounts:
@@ -84,7 +91,7 @@ def cgroup_support() -> CgroupSupport:
         if not {"memory", "pids"} <= set(enabled):
             return CgroupSupport(False, "v2", f"{parent} does not delegate memory+pids to children")
         roots, version = (parent,), "v2"
-    probe = f"mistakelab-probe-{os.getpid()}"
+    probe = f"mistakelab-probe-{os.getpid()}-{next(_counter)}"
     try:
         for root in roots:
             os.mkdir(os.path.join(root, probe))

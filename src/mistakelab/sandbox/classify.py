@@ -78,19 +78,20 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
     if end.stopped == "wall":
         return ProgramRun(status=RunStatus.timeout, **common,
                           detail=f"wall time limit ({limits.wall_seconds:g} s) reached")
-    if not status:
-        kind = RunStatus.memory if end.oom else RunStatus.killed
-        return ProgramRun(status=kind, detail="the sandbox ended without a status report", **common)
     sig, code = status.get("signal"), status.get("exit")
+    if end.oom:  # even if the main process survived, one of the run's was killed
+        return ProgramRun(status=RunStatus.memory, exit_code=code,
+                          signal=_signal_name(sig) if sig is not None else None, **common,
+                          detail="the run's memory cgroup killed a process (out of memory)")
+    if not status:
+        return ProgramRun(status=RunStatus.killed, detail="the sandbox ended without a status report",
+                          **common)
     if sig is not None:
         name = _signal_name(sig)
         cpu_spent = (cpu or 0.0) >= limits.cpu_seconds - 0.05
         if sig == _signal.SIGXCPU or (sig == _signal.SIGKILL and cpu_spent):
             return ProgramRun(status=RunStatus.timeout, signal=name, **common,
                               detail=f"CPU time limit ({limits.cpu_seconds} s) reached")
-        if sig == _signal.SIGKILL and end.oom:
-            return ProgramRun(status=RunStatus.memory, signal=name, **common,
-                              detail="killed by the run's memory cgroup (out of memory)")
         detail = f"killed by {name}"
         if sig == _signal.SIGSEGV:
             detail += " (a crash; deep recursion overflowing the C stack does this)"

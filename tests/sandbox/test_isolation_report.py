@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sandbox_fixtures import level, listener  # noqa: F401 (fixtures)
 from sandbox_helpers import wait_for
 
 import mistakelab.sandbox

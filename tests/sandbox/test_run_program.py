@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pydantic
 import pytest
+from sandbox_fixtures import level, run  # noqa: F401 (fixtures)
 
 from mistakelab.sandbox import Limits, RunStatus, run_program
 from mistakelab.sandbox.cgroups import CgroupSupport
@@ -123,3 +124,10 @@ def test_required_cgroup_missing_is_unavailable(monkeypatch) -> None:
     assert required.status is RunStatus.sandbox_unavailable and "(test)" in required.detail
     optional = run_program("print(1)")
     assert optional.ok
+
+
+def test_process_limit_counts_threads(run) -> None:
+    one = Limits(cpu_seconds=1, wall_seconds=10, max_processes=1)
+    assert run("print('alone')\n", one).stdout == "alone\n"
+    result = run("import threading\nthreading.Thread(target=print).start()\n", one)
+    assert result.exception == "RuntimeError" and "thread" in result.error_line

@@ -1,4 +1,7 @@
-"""Fixtures for the sandbox tests: one parameter per isolation level this machine offers."""
+"""Fixtures for the sandbox tests: one parameter per isolation level this machine offers.
+
+Imported by name into the test modules (a conftest.py here would shadow tests/conftest.py,
+which other test modules import as ``conftest``)."""
 
 from __future__ import annotations
 
