@@ -77,9 +77,24 @@ def test_rlimits_level_is_refused_as_root() -> None:
 
 _NOBODY = 65534
 _UNPRIVILEGED_CHECK = """\
-import json, sys
+import json, os, sys, time
 from mistakelab.sandbox import Limits, run_program
 from mistakelab.sandbox.isolation import probe_level
+
+def _others():
+    # live processes of our uid other than this one: sandbox leftovers
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        except OSError:
+            continue
+        if (int(pid) != os.getpid() and int(fields["Uid"].split()[0]) == os.getuid()
+                and not fields["State"].strip().startswith("Z")):
+            found.append(int(pid))
+    return found
+
 out = {}
 for level in ("namespaces", "rlimits"):
     report = probe_level(level)
@@ -87,15 +102,22 @@ for level in ("namespaces", "rlimits"):
         out[level] = {"available": False, "reason": report.reason}
         continue
     forks = run_program(sys.argv[1], Limits(wall_seconds=10), isolation=level)
+    # A sleeper that forks a sleeping child: the wall timeout must take both.
+    sleeper = run_program("import os, time\\nos.fork()\\ntime.sleep(1000)\\n",
+                          Limits(wall_seconds=1), isolation=level)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _others():
+        time.sleep(0.02)
     out[level] = {"available": True, "checks": report.checks, "forks": forks.stdout.strip(),
-                  "status": forks.status.value}
+                  "status": forks.status.value, "sleeper": sleeper.status.value,
+                  "survivors": _others()}
 print(json.dumps(out))
 """
 
 
 def test_unprivileged_user_gets_namespaces_or_rlimits() -> None:
     """As a non-root user (nobody, via setpriv): a user namespace where allowed, else rlimits;
-    the process limit holds either way."""
+    the process limit holds and a timed-out run leaves no process behind, either way."""
     from sandbox_helpers import BOUNDED_FORKS
 
     setpriv = shutil.which("setpriv")
@@ -124,6 +146,7 @@ def test_unprivileged_user_gets_namespaces_or_rlimits() -> None:
     for level, facts in out.items():
         if facts["available"]:
             assert facts["status"] == "ok" and 0 < int(facts["forks"]) < 8, (level, facts)
+            assert facts["sleeper"] == "timeout" and facts["survivors"] == [], (level, facts)
     if out["namespaces"]["available"]:
         assert out["namespaces"]["checks"] == {"network": True, "files": True, "pid": True,
                                                "uid": True}

@@ -3,8 +3,9 @@
 The toolkit never imports this module; it runs it as
 ``python -I -S -B _launcher.py CONFIG_FD STATUS_FD`` with the run's configuration (JSON) on
 CONFIG_FD. It confines itself (namespaces, a minimal read-only root, a fresh uid), forks the
-program under resource limits, waits for it, and writes one JSON status line on STATUS_FD:
-``{"exit": int|None, "signal": int|None, "utime": s, "stime": s}`` or ``{"setup_error": str}``.
+program under resource limits, waits for it, and writes JSON status lines on STATUS_FD:
+``{"program": pid}`` first outside a PID namespace, then ``{"exit": int|None, "signal":
+int|None, "utime": s, "stime": s}``; or ``{"setup_error": str}``.
 
 With PID namespaces the forked helper is PID 1 of the new namespace, so when the program ends
 (or the launcher is killed: PR_SET_PDEATHSIG) the kernel kills every process left in it.
@@ -220,6 +221,10 @@ def _supervise(cfg: dict, status_fd: int) -> int:
     pid = os.fork()
     if pid == 0:
         _exec_program(cfg, (status_fd,))
+    if cfg["level"] != "namespaces":
+        # Outside a PID namespace the program leads its own process group; the toolkit
+        # needs its pid to kill that group on a timeout.
+        os.write(status_fd, (json.dumps({"program": pid}) + "\n").encode())
     report = _wait_program(pid)
     if cfg["level"] == "uid":
         _sweep_uid(cfg["uid"])

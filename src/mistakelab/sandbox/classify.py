@@ -67,7 +67,7 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
     common = dict(stdout=stdout, stderr=stderr, wall_seconds=round(end.wall_seconds, 4),
                   isolation=end.level, truncated=end.stopped == "output")
     status = end.status or {}
-    cpu = status.get("utime", 0.0) + status.get("stime", 0.0) if "utime" in status else end.cpu_seconds
+    cpu = (status["utime"] + status.get("stime", 0.0)) if "utime" in status else end.cpu_seconds
     common["cpu_seconds"] = round(cpu or 0.0, 4)
     if "setup_error" in status:
         return ProgramRun(status=RunStatus.sandbox_unavailable,
@@ -83,9 +83,9 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
         return ProgramRun(status=RunStatus.memory, exit_code=code,
                           signal=_signal_name(sig) if sig is not None else None, **common,
                           detail="the run's memory cgroup killed a process (out of memory)")
-    if not status:
-        return ProgramRun(status=RunStatus.killed, detail="the sandbox ended without a status report",
-                          **common)
+    if "exit" not in status:
+        return ProgramRun(status=RunStatus.killed, **common,
+                          detail="the sandbox ended without a status report")
     if sig is not None:
         name = _signal_name(sig)
         cpu_spent = (cpu or 0.0) >= limits.cpu_seconds - 0.05

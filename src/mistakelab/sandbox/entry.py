@@ -189,5 +189,6 @@ def free_names(tree: ast.Module) -> set[str]:
     >>> sorted(free_names(ast.parse("print(solution() + rate)")))
     ['rate', 'solution']
     """
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loaded = {n.id for n in ast.walk(tree)
+              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     return loaded - defined_names(tree) - _BUILTINS

@@ -76,7 +76,8 @@ def _substantive(tree: ast.Module, strict: bool = False) -> bool:
         if isinstance(node, ast.Expr):
             return isinstance(node.value, ast.Constant) or (
                 strict and not isinstance(node.value, ast.Call))
-        return isinstance(node, ast.Pass) or (isinstance(node, ast.AnnAssign) and node.value is None)
+        bare_annotation = isinstance(node, ast.AnnAssign) and node.value is None
+        return isinstance(node, ast.Pass) or bare_annotation
     return any(not trivial(node) for node in tree.body)
 
 

@@ -83,17 +83,20 @@ _probed: dict[str, LevelReport] = {}
 
 def _sensitive_paths(level: str) -> list[str]:
     """What a confined program should not see: our own source file, the caller's cwd, and
-    entries of the home dir (those not on the way to a path the level shows read-only)."""
-    shown = binds_for(python_for(level) or sys.executable) if level == "namespaces" else []
-    paths = [str(Path(__file__).resolve()), os.getcwd()]
+    entries of the home dir; less what the level shows on purpose (its read-only binds, the
+    directories on the way to them, and the sandbox's own /tmp, /sandbox, /dev)."""
+    binds = binds_for(python_for(level) or sys.executable) if level == "namespaces" else []
+
+    def shown(p: str) -> bool:
+        return p in ("/", "/tmp", "/sandbox", "/dev") or any(
+            p == b or p.startswith(f"{b}/") or b.startswith(f"{p}/") for b in binds)
+
     try:
-        home = sorted(Path.home().iterdir())
+        home = [str(p) for p in sorted(Path.home().iterdir())]
     except OSError:
         home = []
-    paths += [str(p) for p in home if not any(b == str(p) or b.startswith(f"{p}/") for b in shown)][:5]
-    provided = {"/", "/tmp", "/sandbox", "/dev"}  # exist inside the sandbox by design
-    return [p for p in paths
-            if p not in provided and not any(p == b or p.startswith(f"{b}/") for b in shown)]
+    paths = [str(Path(__file__).resolve()), os.getcwd(), *home]
+    return [p for p in paths if not shown(p)][:8]
 
 
 def probe_level(level: str) -> LevelReport:

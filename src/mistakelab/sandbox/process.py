@@ -68,6 +68,23 @@ class _Run:
     out: dict[str, bytearray] = field(default_factory=lambda: {"stdout": bytearray(),
                                                                "stderr": bytearray()})
     status_line: bytearray = field(default_factory=bytearray)
+    _reaped: tuple | None = None  # the launcher's os.wait4 result, once collected
+
+    def _exited(self, pid: int) -> bool:
+        """Whether the launcher has ended (reaping it, portably, if so)."""
+        if self._reaped is None:
+            got = os.wait4(pid, os.WNOHANG)
+            if got[0] == pid:
+                self._reaped = got
+        return self._reaped is not None
+
+    def _wait_exit(self, pid: int, deadline: float) -> bool:
+        """Wait (until ``deadline``) for the launcher to end; normally it already has."""
+        while not self._exited(pid):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
     def execute(self) -> ProgramRun:
         start = time.monotonic()
@@ -147,16 +164,19 @@ class _Run:
                    pipes["stdin"][1]: self.stdin.encode("utf-8", "replace")}
         deadline = start + self.limits.wall_seconds
         stopped = self._watch(proc.pid, readers, writers, pipes["status"][0], deadline)
-        if not stopped and not _wait_exit(proc.pid, deadline):
+        if not stopped and not self._wait_exit(proc.pid, deadline):
             stopped = "wall"
+        status = _parse_status(self.status_line)
         if stopped:
-            _kill_group(proc.pid)
+            if self._reaped is None:  # a reaped pid may be reused: never signal it
+                _kill_group(proc.pid)
+            if "program" in status and "exit" not in status:
+                _kill_group(status["program"])  # its own group, outside a PID namespace
             if group is not None:
                 group.kill()
-        _, wait_status, usage = os.wait4(proc.pid, 0)
+        _, wait_status, usage = self._reaped or os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(wait_status)  # so Popen does not reap it
-        status = _parse_status(self.status_line)
-        if self.level == "uid" and (stopped or status is None):
+        if self.level == "uid" and (stopped or "exit" not in status):
             _sweep_uid(UID_BASE + proc.pid)  # the launcher could not sweep: we do
         ending = Ending(stopped=stopped, status=status,
                         stdout=bytes(self.out["stdout"]), stderr=bytes(self.out["stderr"]),
@@ -183,7 +203,7 @@ class _Run:
                 now = time.monotonic()
                 if now >= deadline:
                     return "wall"
-                if exited_at is None and pidfd is None and _exited(pid):
+                if exited_at is None and pidfd is None and self._exited(pid):
                     exited_at = now
                 if exited_at is not None and now - exited_at > _GRACE_S:
                     return None
@@ -193,7 +213,7 @@ class _Run:
                         sel.unregister(fd)
                         exited_at = time.monotonic()
                     elif fd in writers:
-                        if not _write_some(fd, writers, sel):
+                        if not _write_some(fd, writers):
                             _close(fd, sel, owned)
                     else:
                         data = _read_some(fd)
@@ -241,25 +261,7 @@ def _read_some(fd: int) -> bytes | None:
         return b""
 
 
-def _wait_exit(pid: int, deadline: float) -> bool:
-    """Wait (until ``deadline``) for the launcher to end; normally it already has."""
-    while not _exited(pid):
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
-def _exited(pid: int) -> bool:
-    """Whether the launcher has ended (it stays a zombie until os.wait4 reaps it)."""
-    try:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return True
-    return info is not None
-
-
-def _write_some(fd: int, writers: dict[int, bytes], sel: selectors.BaseSelector) -> bool:
+def _write_some(fd: int, writers: dict[int, bytes]) -> bool:
     """Write what the pipe takes; False once everything is written or the reader is gone."""
     data = writers[fd]
     if data:
@@ -289,13 +291,22 @@ def _kill_group(pgid: int) -> None:
 
 def _sweep_uid(uid: int) -> None:
     """Kill what a timed-out program left under its uid (it may have left our process group)."""
-    subprocess.run([sys.executable, "-I", "-S", "-B", LAUNCHER, "--kill-uid", str(uid)],
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=10, check=False)
-
-
-def _parse_status(line: bytearray) -> dict | None:
     try:
-        return json.loads(bytes(line).decode().strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return None
+        subprocess.run([sys.executable, "-I", "-S", "-B", LAUNCHER, "--kill-uid", str(uid)],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        pass  # best effort: the per-run cgroup, where there is one, has killed them already
+
+
+def _parse_status(lines: bytearray) -> dict:
+    """The launcher's status lines merged into one dict ({} if none arrived)."""
+    merged: dict = {}
+    for line in bytes(lines).decode("utf-8", "replace").splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            merged.update(item)
+    return merged

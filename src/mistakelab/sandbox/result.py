@@ -53,6 +53,6 @@ class ProgramRun(BaseModel):
         error line, then the tail of stderr."""
         if self.ok:
             return ""
-        head = self.error_line or self.detail or f"the program ended with status {self.status.value}"
+        head = self.error_line or self.detail or f"the program ended: {self.status.value}"
         tail = "\n".join(self.stderr.rstrip().splitlines()[-max_lines:])
         return f"{head}\n\n{tail}" if tail else head
