@@ -198,7 +198,8 @@ ROWS = [
                                              str(f["store"])], 2, "missing.jsonl: file not found"),
     row("sample-unknown-task", lambda f: ["sample", "nope"], 2, "unknown task 'nope'"),
     row("sample-bad-options", lambda f: ["sample", "igsm:min_ops=9,max_ops=2"], 2, "need 1 <= min_ops <= max_ops"),
-    row("sample-path-without-value", lambda f: ["sample", "gsm8k_file:path"], 2, "expected key=value, got 'path'"),
+    row("sample-path-without-value", lambda f: ["sample", "gsm8k_file:path"], 2,
+        "argument TASK 'gsm8k_file:path': expected key=value, got 'path'"),
     row("sample-binary-file", lambda f: ["sample", f"gsm8k_file:path={f['binary.jsonl']}"], 2, "not UTF-8 text"),
     # -- show, errors, runs, models --------------------------------------------------------
     row("show-no-store", lambda f: ["show", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),

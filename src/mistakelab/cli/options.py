@@ -22,16 +22,17 @@ __all__ = ["parse_flag_spec", "parse_named", "parse_value"]
 def parse_flag_spec(text: str, flag: str) -> dict[str, Any]:
     """``name:key=value,...`` given to ``flag``; errors name the flag and its value.
     A reasoning-gym task keeps its dataset in the name (``rg:leg_counting``)."""
+    what = ("flag " if flag.startswith("-") else "argument ") + flag
     prefix = ""
     if text.startswith("rg:"):
         prefix, text = "rg:", text[3:]
     bad = [part.strip() for part in text.partition(":")[2].split(",") if part.strip() and "=" not in part]
     if bad:
-        raise CliError(f"flag {flag} {prefix + text!r}: expected key=value, got {bad[0]!r}")
+        raise CliError(f"{what} {prefix + text!r}: expected key=value, got {bad[0]!r}")
     out = parse_named(text)
     if not out["name"]:
-        raise CliError(f"flag {flag} {prefix + text!r}: no name before ':'")
+        raise CliError(f"{what} {prefix + text!r}: no name before ':'")
     out["name"] = prefix + out["name"]
     if out["name"] == "rg:":
-        raise CliError(f"flag {flag} {prefix + text!r}: give the reasoning-gym dataset, e.g. rg:leg_counting")
+        raise CliError(f"{what} {prefix + text!r}: give the reasoning-gym dataset, e.g. rg:leg_counting")
     return out
