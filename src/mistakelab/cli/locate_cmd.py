@@ -47,7 +47,7 @@ def locate(
 
     from mistakelab.core.types import GenParams
     from mistakelab.locate import RecordError, build_locator, load_records, write_records
-    from mistakelab.locate.bench import LocatorRun, run_locators
+    from mistakelab.locate.bench import LocatorRun, run_locators, store_predictions
     from mistakelab.locate.build import BuildReport, by_problem, gold_records, injected_records, natural_records
     from mistakelab.report.locate_table import LOCATE_LEGEND, locator_table
     from mistakelab.runner.gateway import CallStats
@@ -115,6 +115,7 @@ def locate(
             console.print(f"wrote {out}")
 
     asyncio.run(main())
+    store_predictions(st, run_id, records, runs)
     from mistakelab.report import wide_console
 
     wide = wide_console(console, 220)
@@ -123,6 +124,7 @@ def locate(
         wide.print(locator_table(runs, title="by source", by="source"))
     console.print(LOCATE_LEGEND, style="dim")
     console.print(f"model calls: {stats.made} made, {stats.cached} from cache")
+    console.print(f"records and predictions stored in {store} as run {run_id} (mistakelab report {run_id})")
     if predictions:
         with predictions.open("w") as f:
             for run in runs:

@@ -66,6 +66,37 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # `mistakelab locate` keeps its records and per-record predictions, so a report can
+        # show them (before this, only the call log and a JSONL file held them).
+        "002_locate_predictions",
+        """
+        CREATE TABLE locate_records (
+            run_id TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            record_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, record_id)
+        );
+        CREATE TABLE locate_predictions (
+            run_id TEXT NOT NULL,
+            locator_key TEXT NOT NULL,
+            locator TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            split TEXT NOT NULL,
+            source TEXT,
+            label INTEGER,
+            pred INTEGER,
+            oracle INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            result_json TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_id, locator_key, record_id)
+        );
+        """,
+    ),
 ]
 
 
