@@ -3,7 +3,7 @@ scored and every locator's prediction on each, so reports can show them later.
 
 Records and predictions are plain data here (the store does not depend on the locators):
 a record is its JSON object, a prediction a :class:`LocatePrediction`. Saving again replaces
-the rows of the same (run, record) and (run, locator key, record): the latest scoring wins.
+the rows of the same (run, record) and (run, locator name, record): the latest scoring wins.
 
 Example:
     >>> import tempfile, pathlib

@@ -93,7 +93,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             tokens INTEGER NOT NULL,
             result_json TEXT NOT NULL,
             created_at REAL NOT NULL,
-            PRIMARY KEY (run_id, locator_key, record_id)
+            PRIMARY KEY (run_id, locator, record_id)
         );
         """,
     ),

@@ -9,7 +9,7 @@ m = k it is the strategy's own accuracy.
 Example:
     >>> pts = majority_curve([[("3", False), ("4", True), ("4", True)]], tokens=[30.0])
     >>> [(p.m, round(p.accuracy, 3), p.tokens) for p in pts]
-    [(1, 0.667, 10.0), (2, 0.667, 20.0), (3, 1.0, 30.0)]
+    [(1, 0.667, 10.0), (2, 0.333, 20.0), (3, 1.0, 30.0)]
 """
 
 from __future__ import annotations

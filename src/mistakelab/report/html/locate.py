@@ -74,8 +74,8 @@ def _kind(label: int | None, pred: int | None) -> str:
 def locate_section(records: list[dict[str, Any]], predictions: list[LocatePrediction]) -> LocateSection:
     by: dict[str, list[LocatePrediction]] = {}
     for p in predictions:
-        by.setdefault(p.locator_key, []).append(p)
-    names = {k: ps[-1].locator for k, ps in by.items()}
+        by.setdefault(p.locator, []).append(p)
+    names = {k: k for k in by}
     first = next(iter(by), None)
     base = {p.record_id: p.pred == p.label for p in by.get(first, [])} if first else {}
     scores = []
@@ -109,7 +109,7 @@ def locate_section(records: list[dict[str, Any]], predictions: list[LocatePredic
             scores.append(ScoreRow(names[key], group, any(p.oracle for p in gps), cells))
     recs = {str(r.get("id")): r for r in records}
     order = list(recs) + [p.record_id for p in predictions if p.record_id not in recs]
-    preds = {(p.locator_key, p.record_id): p for p in predictions}
+    preds = {(p.locator, p.record_id): p for p in predictions}
     rows = []
     for rid in dict.fromkeys(order):
         rec = recs.get(rid, {})

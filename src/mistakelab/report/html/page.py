@@ -132,6 +132,8 @@ def _errors(data: RunData, checker: StepChecker, sample: set[int] | None) -> tup
     pairs = [(u.row, u.trace) for i, u in enumerate(data.units)
              if sample is None or not (u.done and not u.row.result.correct) or i in sample]  # type: ignore[union-attr]
     profiles = profile_units(pairs, data.problems, {label: checker.as_task(label) for label in data.tasks})
+    tasks, order = list(data.problems), {s: i for i, s in enumerate(data.strategy_order)}
+    profiles.sort(key=lambda p: (tasks.index(p.task) if p.task in tasks else len(tasks), order.get(p.strategy, len(order))))
     wrong: dict[tuple[str, str], int] = {}
     for u in data.units:
         if u.done and not u.row.result.correct:  # type: ignore[union-attr]

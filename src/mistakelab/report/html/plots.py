@@ -60,9 +60,10 @@ def accuracy_tokens_figure(points: list[dict[str, Any]], curves: dict[str, list[
             y, lo, hi = 100 * p["accuracy"], 100 * p["low"], 100 * p["high"]
             ax.errorbar([p["tokens"]], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="s" if p["oracle"] else "o",
                         color=color, capsize=3, label=_short(p["strategy"]) + (" [oracle]" if p["oracle"] else ""))
+        index = {p["strategy"]: i for i, p in enumerate(points)}
         for j, (name, pts) in enumerate(curves.items()):
             xs, ys = [c.tokens for c in pts], [100 * c.accuracy for c in pts]
-            color = _COLORS[(len(points) + j) % len(_COLORS)]
+            color = _COLORS[index.get(name, len(points) + j) % len(_COLORS)]  # the strategy's own color
             ax.fill_between(xs, [100 * c.low for c in pts], [100 * c.high for c in pts], color=color, alpha=0.15, lw=0)
             ax.plot(xs, ys, "-", color=color, marker=".", label=f"maj@m of {_short(name, 30)} (m=1..{pts[-1].m})")
             for c in (pts[0], pts[-1]):

@@ -62,7 +62,8 @@ def _paired(d: Any) -> Cell:
 
 
 def _extra_fields(rows: list[StrategySummary]) -> list[str]:
-    names = [f.name for f in dataclasses.fields(StrategySummary) if f.name not in _KNOWN]
+    kind = type(rows[0]) if rows else StrategySummary
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in _KNOWN]
     interval_of = {n for n in names if n.endswith("_ci") and n[:-3] in names}
     return [n for n in names if n not in interval_of and any(getattr(r, n, None) is not None for r in rows)]
 
