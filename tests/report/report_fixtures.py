@@ -1,14 +1,19 @@
 """Stores for the report tests, built with the real runner and the scripted model, so the
-report is tested on real typed traces (``from report_fixtures import build_run, Solver``)."""
+report is tested on real typed traces, and a headless Chromium for the browser tests.
+
+Import the fixtures by name (``from report_fixtures import browser, mixed_run``): a
+conftest.py here would shadow the root one (``from conftest import ToyAdd``)."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from pydantic import BaseModel
 
 from mistakelab.backends import ScriptedBackend
@@ -210,3 +215,39 @@ def build_xss_run(store: Path) -> BuiltRun:
         strategies=[{"name": "cot", "label": XSS[2]}, {"name": "test_report_notes", "label": XSS[6]},
                     {"name": "self_consistency", "k": 2, "label": XSS[7]},
                     {"name": "self_refine", "rounds": 1, "label": XSS[19]}])
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> BuiltRun:
+    """toy_add / igsm / gsm8k_sample × cot, self_consistency(k=3), self_refine(rounds=1), an
+    oracle-assisted retry; toy_add problem 3 fails for the greedy-first strategies."""
+    return build_run(tmp_path_factory.mktemp("mixed") / "runs.db")
+
+
+# -- the browser ---------------------------------------------------------------------------
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's package) driven by Playwright; skipped, saying why, when
+    either is missing. Module-scoped: a running Playwright holds the thread's event loop,
+    which the other modules' asyncio.run needs."""
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("browser tests need Chromium: apt-get install -y chromium (make test installs it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need Playwright: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        except Exception as exc:  # noqa: BLE001 - a Chromium that cannot start here: skip, say why
+            pytest.skip(f"Chromium at {exe} did not start: {exc}")
+        yield b
+        b.close()

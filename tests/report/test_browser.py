@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_fixtures import XSS, BuiltRun, build_xss_run
+from report_fixtures import XSS, BuiltRun, browser, build_xss_run, mixed_run  # noqa: F401
 
 from mistakelab.locate.records import LocateRecord
 from mistakelab.report.html import write_report

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from report_fixtures import BuiltRun, build_run
+from report_fixtures import BuiltRun, build_run, mixed_run  # noqa: F401
 from typer.testing import CliRunner
 
 from mistakelab.cli.app import app
