@@ -35,6 +35,8 @@ from mistakelab.report.html.data import Unit
 
 TOKEN_SIGNALS = tuple(SIGNALS)
 PROBABILITY = PROBABILITY_SIGNALS | {"critique_verdict"}
+#: fewest right (and wrong) answers for an AUROC interval
+MIN_CLASS = 5
 
 
 @dataclass
@@ -110,7 +112,8 @@ def signal_report(name: str, rows: list[SignalRow], n_bins: int = 10) -> SignalR
     is_prob = name in PROBABILITY
     return SignalReport(
         name, len(pairs), len(rows) - len(pairs), a,
-        None if a is None else auroc_interval(a, pos, len(labels) - pos),
+        # with under 5 answers in a class the normal interval degenerates (width 0 at AUROC 0 or 1)
+        None if a is None or min(pos, len(labels) - pos) < MIN_CLASS else auroc_interval(a, pos, len(labels) - pos),
         expected_calibration_error(vals if is_prob else minmax_to_unit(vals), labels, n_bins),  # type: ignore[arg-type]
         "raw (a probability)" if is_prob else "min-max rescaled to [0,1]",
         selective_accuracy(vals, labels),  # type: ignore[arg-type]

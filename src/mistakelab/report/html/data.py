@@ -6,16 +6,13 @@ task, or a reasoning-gym dataset that is not installed) is noted, and its units 
 without step verdicts.
 
 Example:
-    >>> import asyncio, tempfile
-    >>> from mistakelab.runner import parse_config, run_experiment
-    >>> from mistakelab.store import RunStore
-    >>> cfg = parse_config({"store": tempfile.mkdtemp() + "/r.db", "n_problems": 2,
-    ...     "models": [{"backend": "scripted", "model": "fake", "options": {"outputs": ["\\\\boxed{1}"] * 2}}],
-    ...     "tasks": [{"name": "gsm8k_sample"}], "strategies": [{"name": "cot"}]})
-    >>> summary = asyncio.run(run_experiment(cfg))
-    >>> data = load_run(RunStore(cfg.store), summary.run_id)
+    >>> import tempfile
+    >>> st = RunStore(tempfile.mkdtemp() + "/r.db")
+    >>> st.create_run("r", "r", {"tasks": [{"name": "gsm8k_sample"}], "strategies": [{"name": "cot"}]})
+    True
+    >>> data = load_run(st, "r")
     >>> len(data.units), data.strategy_order, sorted(data.tasks)
-    (2, ['cot'], ['gsm8k_sample'])
+    (0, ['cot'], ['gsm8k_sample'])
 """
 
 from __future__ import annotations

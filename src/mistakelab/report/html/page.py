@@ -175,8 +175,8 @@ def _calibration(data: RunData) -> list[dict[str, Any]]:
         rows, curves = [], {}
         for name, rep in g.reports.items():
             sel = {round(p.coverage, 2): p for p in rep.selective}
-            au = "–" if rep.auroc is None else f"{rep.auroc:.3f}" + (
-                f" [{rep.auroc_ci[0]:.3f}, {rep.auroc_ci[1]:.3f}]" if rep.auroc_ci else "")
+            au = "– (one class)" if rep.auroc is None else f"{rep.auroc:.3f}" + (
+                f" [{rep.auroc_ci[0]:.3f}, {rep.auroc_ci[1]:.3f}]" if rep.auroc_ci else " [too few to say]")
             rows.append([name, str(rep.n), au, f"{rep.ece.ece:.3f}" if rep.ece else "–", rep.ece_scaling,
                          *(_selective(sel.get(c)) for c in (0.25, 0.5, 1.0))])
             if rep.ece and rep.ece.bins:
