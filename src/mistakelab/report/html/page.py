@@ -113,9 +113,10 @@ def _plots(data: RunData, rows: list[Any]) -> list[dict[str, str]]:
             if sets:
                 curves[s.strategy] = majority_curve([smp for smp, _ in sets], [float(t) for _, t in sets], key)
         points = [{"strategy": s.strategy, "tokens": s.mean_tokens, "accuracy": s.accuracy, "low": s.ci[0],
-                   "high": s.ci[1], "oracle": s.oracle} for s in group]
+                   "high": s.ci[1], "oracle": s.oracle, "tokens_ci": getattr(s, "tokens_ci", None)} for s in group]
         title = f"{model} on {task}"
-        cap = ("Accuracy against mean tokens per problem (95% Wilson intervals). " +
+        cap = ("Accuracy against mean tokens per problem (95% Wilson intervals; horizontal bars: 95% interval "
+               "of the tokens). " +
                ("maj@m: majority vote over m of the stored samples, averaged over subsets, 95% interval over problems."
                 if curves else "No voting strategy in this group, so no maj@m curve."))
         out.append(_figure("accuracy-tokens", plots.accuracy_tokens_figure(points, curves, title),

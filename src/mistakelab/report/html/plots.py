@@ -52,13 +52,17 @@ def _figure(w: float = 6.4, h: float = 3.4) -> tuple[Figure, Any]:
 
 def accuracy_tokens_figure(points: list[dict[str, Any]], curves: dict[str, list[CurvePoint]], title: str) -> Figure:
     """Accuracy (with 95% intervals) against mean tokens per problem, one point per strategy
-    (``points``: strategy, tokens, accuracy, low, high, oracle), and maj@m curves."""
+    (``points``: strategy, tokens, accuracy, low, high, oracle, optional tokens_ci), and maj@m
+    curves."""
     with rc_context(_RC):
         fig, ax = _figure()
         for i, p in enumerate(points):
             color = _COLORS[i % len(_COLORS)]
             y, lo, hi = 100 * p["accuracy"], 100 * p["low"], 100 * p["high"]
-            ax.errorbar([p["tokens"]], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], fmt="s" if p["oracle"] else "o",
+            tci = p.get("tokens_ci")
+            xerr = [[max(0.0, p["tokens"] - tci[0])], [max(0.0, tci[1] - p["tokens"])]] if tci else None
+            ax.errorbar([p["tokens"]], [y], yerr=[[max(0.0, y - lo)], [max(0.0, hi - y)]], xerr=xerr,
+                        fmt="s" if p["oracle"] else "o",
                         color=color, capsize=3, label=_short(p["strategy"]) + (" [oracle]" if p["oracle"] else ""))
         index = {p["strategy"]: i for i, p in enumerate(points)}
         for j, (name, pts) in enumerate(curves.items()):

@@ -26,7 +26,7 @@ from mistakelab.metrics import StrategySummary
 
 #: fields the fixed columns already show
 _KNOWN = {"model", "task", "strategy", "n", "correct", "accuracy", "ci", "vs_baseline", "baseline",
-          "wrong_to_right", "right_to_wrong", "pass_at_k", "pass_ci", "mean_tokens", "mean_completion_tokens",
+          "wrong_to_right", "right_to_wrong", "pass_at_k", "pass_ci", "mean_tokens", "tokens_ci", "mean_completion_tokens",
           "mean_seconds", "mean_calls", "oracle", "failed", "tokens_by_role"}
 
 
@@ -89,6 +89,12 @@ def _value(v: Any) -> Cell:
     return Cell(str(v))
 
 
+def _tokens_sub(r: StrategySummary) -> str:
+    ci = getattr(r, "tokens_ci", None)
+    interval = f"[{ci[0]:.0f}, {ci[1]:.0f}] · " if ci else ""
+    return f"{interval}{r.mean_completion_tokens:.0f} completion"
+
+
 def _row(r: StrategySummary, roles: list[str], extras: list[str]) -> list[Cell]:
     oracle = " [oracle-assisted]" if r.oracle else ""
     cells = [
@@ -99,7 +105,7 @@ def _row(r: StrategySummary, roles: list[str], extras: list[str]) -> list[Cell]:
         Cell(str(r.wrong_to_right), cls="num good" if r.wrong_to_right else "num"),
         Cell(str(r.right_to_wrong), cls="num bad" if r.right_to_wrong else "num"),
         Cell("–", cls="muted") if r.pass_at_k is None else Cell(_pct(r.pass_at_k), _ci(r.pass_ci), "num"),
-        Cell(f"{r.mean_tokens:.0f}", f"{r.mean_completion_tokens:.0f} completion", "num"),
+        Cell(f"{r.mean_tokens:.0f}", _tokens_sub(r), "num", "mean tokens per problem, 95% interval; completion tokens"),
     ]
     if len(roles) > 1:
         cells.append(Cell(" / ".join(f"{role} {r.tokens_by_role.get(role, 0):.0f}" for role in roles), cls="num"))
@@ -123,7 +129,7 @@ COLUMNS = [
                        "interval); +problems only this one solved / −only the first solved"),
     ("w→r", "first solution wrong, final answer right"), ("r→w", "first solution right, final answer wrong"),
     ("pass@k %", "any sample correct (sampling strategies), 95% Wilson interval"),
-    ("tok/prob", "prompt + completion tokens per problem, cache hits included"),
+    ("tok/prob", "prompt + completion tokens per problem (95% interval), cache hits included"),
 ]
 
 
