@@ -96,7 +96,7 @@ def locate(
 
     from mistakelab.core.types import GenParams
     from mistakelab.locate import load_records, write_records
-    from mistakelab.locate.bench import LocatorRun, run_locators
+    from mistakelab.locate.bench import LocatorRun, run_locators, store_predictions
     from mistakelab.locate.build import BuildReport, by_problem, gold_records, injected_records, natural_records
     from mistakelab.report import wide_console
     from mistakelab.report.locate_table import LOCATE_LEGEND, locator_table
@@ -157,12 +157,14 @@ def locate(
             say("wrote ", str(out))
 
     asyncio.run(main())
+    store_predictions(st, run_id, records, runs)
     wide = wide_console(console, 220)
     wide.print(locator_table(runs, title=f"{len(records)} records"))
     if by_source:
         wide.print(locator_table(runs, title="by source", by="source"))
     console.print(LOCATE_LEGEND, style="dim", markup=False)
     say(f"model calls: {stats.made} made, {stats.cached} from cache")
+    say("records and predictions stored in ", store, " as run ", run_id, f" (mistakelab report {run_id})")
     if predictions:
         with predictions.open("w") as f:
             for run in runs:

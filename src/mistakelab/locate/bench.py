@@ -16,6 +16,7 @@ from mistakelab.locate.base import Locator, LocatorResult, locate_context
 from mistakelab.locate.records import LocateRecord
 from mistakelab.metrics.processbench import LocatorScore, score_locator
 from mistakelab.context.caller import ModelCaller, UnitGateway
+from mistakelab.store import LocatePrediction, RunStore, save_locate
 
 
 @dataclass
@@ -104,3 +105,14 @@ async def run_locators(records: list[LocateRecord], runs: list[LocatorRun], para
 
     for run in runs:
         run.predictions = list(await asyncio.gather(*(one(run, r) for r in records)))
+
+
+def store_predictions(store: RunStore, run_id: str, records: list[LocateRecord], runs: list[LocatorRun]) -> None:
+    """Keep the records and every run's predictions in the run store (reports read them).
+    A failed record (its model call failed) is no prediction: it is not stored, and its
+    next scoring replaces nothing but what it answers."""
+    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.label, p.result.first_error,
+                             run.locator.oracle or p.result.oracle, p.calls, p.tokens,
+                             p.result.model_dump(mode="json"))
+            for run in runs for p in run.predictions if not p.failed]
+    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True) for r in records], rows)

@@ -27,7 +27,7 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     roles = sorted({role for r in rows for role in r.tokens_by_role}, key=lambda x: (x != "solver", x))
     by_role = len(roles) > 1
     for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
-                "pass@k % [95% CI]", "tok/prob", *(["tok/prob by role"] if by_role else []),
+                "pass@k % [95% CI]", "tok/prob [95% CI]", *(["tok/prob by role"] if by_role else []),
                 "calls/prob", "s/prob", "failed", "oracle"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
@@ -41,7 +41,7 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
         table.add_row(
             literal(r.strategy + (" [oracle-assisted]" if r.oracle else ""), one_line=True), str(r.n),
             f"{_pct(r.accuracy)} {_ci(*r.ci)}", vs, str(r.wrong_to_right), str(r.right_to_wrong),
-            pk, f"{r.mean_tokens:.0f}", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
+            pk, f"{r.mean_tokens:.0f} [{r.tokens_ci[0]:.0f}, {r.tokens_ci[1]:.0f}]", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
             str(r.failed), "yes" if r.oracle else "no",
         )
     return table

@@ -302,6 +302,16 @@ class RunStore:
             )
         ]
 
+    def units_with_traces(self, run_id: str) -> Iterator[tuple[UnitRow, Trace | None]]:
+        """Every unit of the run with its trace, in one query (reports read them all)."""
+        self.flush()
+        for r in self._rows(
+            "SELECT unit_key, model, task, strategy, problem_id, status, result_json, trace_json "
+            "FROM units WHERE run_id=? ORDER BY rowid", (run_id,),
+        ):
+            yield (UnitRow(r[0], r[1], r[2], r[3], r[4], r[5], Result.model_validate_json(r[6]) if r[6] else None),
+                   Trace.model_validate_json(r[7]) if r[7] else None)
+
     def trace(self, run_id: str, unit_key: str) -> Trace | None:
         self.flush()
         for r in self._rows(

@@ -67,10 +67,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        # `mistakelab locate` keeps its records and per-record predictions, so a report can
+        # show them (before this, only the call log and a JSONL file held them).
+        "002_locate_predictions",
+        """
+        CREATE TABLE locate_records (
+            run_id TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            record_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, record_id)
+        );
+        CREATE TABLE locate_predictions (
+            run_id TEXT NOT NULL,
+            locator_key TEXT NOT NULL,
+            locator TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            split TEXT NOT NULL,
+            source TEXT,
+            label INTEGER,
+            pred INTEGER,
+            oracle INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            result_json TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_id, locator, record_id)
+        );
+        """,
+    ),
+    (
         # Long texts (questions, prompts, outputs) stored once, as content-addressed chunks
         # that JSON documents refer to (see store/texts.py). Rows written before keep their
         # texts inline and read as they are.
-        "002_texts",
+        "003_texts",
         """
         CREATE TABLE texts (
             hash TEXT PRIMARY KEY,
@@ -80,8 +111,6 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
 ]
 
-#: Tables every mistakelab store has (a database without them is not a run store).
-CORE_TABLES = frozenset({"runs", "problems", "units", "calls", "completion_cache", "_migrations"})
 
 
 class NotAStoreError(ValueError):
