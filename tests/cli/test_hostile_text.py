@@ -180,13 +180,12 @@ def test_oracle_label_is_shown() -> None:
     """Markup-looking words of our own ("[oracle-assisted]") were swallowed as a style."""
     from rich.console import Console
 
-    from mistakelab.metrics.summary import StrategySummary
+    from mistakelab.core.types import Result
+    from mistakelab.metrics import summarize
     from mistakelab.report.table import summary_table
 
-    row = StrategySummary(model="m", task="t", strategy="try_again", n=1, correct=1, accuracy=1.0, ci=(0.2, 1.0),
-                          vs_baseline=None, baseline=None, wrong_to_right=0, right_to_wrong=0, pass_at_k=None,
-                          pass_ci=None, mean_tokens=1, mean_completion_tokens=1, mean_seconds=0, mean_calls=1,
-                          oracle=True, failed=0, tokens_by_role={})
+    (row,) = summarize([Result(problem_id="p", strategy="try_again", model="m", task="t", final_answer="1",
+                               correct=True, used_gold=True)])
     console = Console(width=250, record=True)
     console.print(summary_table([row], "[/x]"))
     text = console.export_text()
