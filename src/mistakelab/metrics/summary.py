@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mistakelab.core.types import Result
-from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
+from mistakelab.metrics.stats import PairedDiff, mean_interval, paired_difference, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class StrategySummary:
     pass_at_k: float | None
     pass_ci: tuple[float, float] | None
     mean_tokens: float
+    tokens_ci: tuple[float, float]  # 95% interval of the mean tokens per problem
     mean_completion_tokens: float
     mean_seconds: float
     mean_calls: float
@@ -83,6 +84,7 @@ def summarize(results: list[Result], strategy_order: list[str] | None = None) ->
                 pass_at_k=(pk / len(sampled)) if sampled else None,
                 pass_ci=wilson_interval(pk, len(sampled)) if sampled else None,
                 mean_tokens=sum(r.tokens for r in rs) / max(n, 1),
+                tokens_ci=mean_interval([float(r.tokens) for r in rs])[1:],
                 mean_completion_tokens=sum(r.completion_tokens for r in rs) / max(n, 1),
                 mean_seconds=sum(r.seconds for r in rs) / max(n, 1),
                 mean_calls=sum(r.calls for r in rs) / max(n, 1),
