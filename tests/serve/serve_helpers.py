@@ -12,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import openai
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.serve import ServeConfig, create_app, loopback_socket
+from mistakelab.store import RunStore
 
 
 class ServerThread:
@@ -65,6 +67,18 @@ def proxy_server(tmp_path: Any, fake: Any = None, **kw: Any) -> ServerThread:
     return ServerThread(create_app(ServeConfig(**opts)))
 
 
+def client(url: str, **kw: Any) -> openai.OpenAI:
+    """The official client, without its own retries (the tests see every status)."""
+    return openai.OpenAI(base_url=url, api_key=kw.pop("api_key", "unused"), max_retries=0, **kw)
+
+
+def units(tmp_path: Any) -> tuple[Any, list[Any], RunStore]:
+    """The served run of the test's store, its units, and the store."""
+    st = RunStore(tmp_path / "served.db")
+    run = st.list_runs()[-1]
+    return run, st.units(run.id), st
+
+
 def boxed_echo(messages: list[Any], params: Any) -> str:
     """A scripted model: works out the number in the question and boxes it."""
     last = messages[-1].content
@@ -72,10 +86,14 @@ def boxed_echo(messages: list[Any], params: Any) -> str:
     return f"The question says {digits}, so the answer is \\boxed{{{digits}}}."
 
 
-def gated(event: threading.Event, text: str = "done \\boxed{1}") -> Callable[..., Any]:
-    """A scripted model whose calls wait until ``event`` is set (the test controls when)."""
+def gated(event: threading.Event, text: str = "done \\boxed{1}",
+          entered: threading.Event | None = None) -> Callable[..., Any]:
+    """A scripted model whose calls wait until ``event`` is set (the test controls when);
+    ``entered`` is set when a call starts waiting."""
 
     async def script(messages: list[Any], params: Any) -> str:
+        if entered is not None:
+            entered.set()
         await asyncio.to_thread(event.wait, 20)
         return text
 
@@ -111,9 +129,14 @@ class FakeUpstream:
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.script: deque[UpReply] = deque()
         self.in_flight = self.max_in_flight = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self.app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"]),
                                      Route("/v1/models", self._models, methods=["GET"])])
+
+    def wait_in_flight(self, n: int, limit: float = 20.0) -> bool:
+        """Block until ``n`` requests are in flight (False if ``limit`` seconds pass first)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.in_flight >= n, timeout=limit)
 
     async def _models(self, request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
@@ -125,6 +148,7 @@ class FakeUpstream:
             reply = self.script.popleft() if self.script else UpReply()
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._lock.notify_all()
         try:
             if reply.gate is not None:
                 await asyncio.to_thread(reply.gate.wait, 20)

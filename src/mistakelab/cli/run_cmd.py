@@ -124,6 +124,7 @@ def _print_served(results: list[Any], config: dict[str, Any]) -> None:
     """Served traffic: requests and their cost per (model, strategy); no gold, so no accuracy."""
     from rich.table import Table
 
+    from mistakelab.report import wide_console
     from mistakelab.serve.summary import summarize_served
 
     upstream = config.get("upstream") or f"{config.get('backend')} backend"
@@ -136,7 +137,7 @@ def _print_served(results: list[Any], config: dict[str, Any]) -> None:
         table.add_row(escape(r.model), escape(r.strategy), str(r.requests), str(r.failed), str(r.answered),
                       str(r.calls), str(r.cached_calls), f"{r.mean_tokens:.0f}", roles or "–",
                       f"{r.mean_seconds:.2f}")
-    console.print(table)
+    wide_console(console, 140).print(table)
 
 
 def _label(spec: dict[str, Any]) -> str:

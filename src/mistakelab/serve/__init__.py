@@ -16,20 +16,20 @@ from typing import Any
 from mistakelab.serve.config import NONE, ServeConfig
 from mistakelab.serve.errors import ApiError
 from mistakelab.serve.naming import parse_selection, split_model
-from mistakelab.serve.request import ServeRequest, parse_request
-from mistakelab.serve.service import Proxy, final_text
 from mistakelab.serve.summary import ServedRow, summarize_served
 
-_APP = ("TRACE_HEADER", "create_app", "is_loopback", "loopback_socket", "server")
+# Imported on first use: the HTTP side needs the `serve` extra (starlette, uvicorn), and
+# reading a served run (`mistakelab show`) needs neither it nor an HTTP client.
+_LAZY = {"Proxy": "service", "final_text": "service", "ServeRequest": "request", "parse_request": "request",
+         "TRACE_HEADER": "app", "create_app": "app", "is_loopback": "app", "loopback_socket": "app",
+         "server": "app"}
 
 
 def __getattr__(name: str) -> Any:
-    # The HTTP side needs the `serve` extra (starlette, uvicorn): import it on first use, so
-    # reading a served run (`mistakelab show`) works without it.
-    if name in _APP:
-        from mistakelab.serve import app
+    if name in _LAZY:
+        import importlib
 
-        return getattr(app, name)
+        return getattr(importlib.import_module(f"mistakelab.serve.{_LAZY[name]}"), name)
     raise AttributeError(name)
 
 

@@ -94,7 +94,11 @@ async def pass_on(proxy: Proxy, req: ServeRequest, trace_id: str,
     """Send the request on and read the whole answer: (status, body, headers)."""
     assert proxy.upstream is not None
     start = time.perf_counter()
-    response = await proxy.upstream.forward(forwarded_body(req.body, req.model))
+    proxy.in_flight += 1
+    try:
+        response = await proxy.upstream.forward(forwarded_body(req.body, req.model))
+    finally:
+        proxy.in_flight -= 1
     seconds = time.perf_counter() - start
     text, finish, usage, extra = "", "stop", {}, {}
     if response.status_code == 200:
@@ -118,7 +122,17 @@ async def pass_on_stream(proxy: Proxy, req: ServeRequest, trace_id: str, trace_h
     assert proxy.upstream is not None
     stack = AsyncExitStack()
     start = time.perf_counter()
-    response = await stack.enter_async_context(proxy.upstream.stream(forwarded_body(req.body, req.model)))
+    proxy.in_flight += 1
+
+    def done() -> None:
+        proxy.in_flight -= 1
+
+    stack.callback(done)
+    try:
+        response = await stack.enter_async_context(proxy.upstream.stream(forwarded_body(req.body, req.model)))
+    except BaseException:
+        await stack.aclose()
+        raise
     acc = StreamText()
 
     async def chunks() -> AsyncIterator[bytes]:
