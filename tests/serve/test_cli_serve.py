@@ -76,7 +76,8 @@ def test_serve_command_on_the_embedded_model(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, output
+    # uvicorn shuts down gracefully, then re-raises SIGTERM, so the exit is the signal's
+    assert proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in output, output
     assert cot.choices[0].message.content and cot.usage.completion_tokens <= 24
     assert sc.model_extra["mistakelab"]["usage_by_role"]["solver"]["calls"] == 2
     run, rows, _ = units(tmp_path)
