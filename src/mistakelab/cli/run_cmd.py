@@ -170,11 +170,34 @@ def show(
 
     st, info = open_run(store, run)
     results = [u.result for u in st.units(info.id) if u.result]
-    order = [_label(s) for s in info.config.get("strategies", [])]
     made, cached = st.call_counts(info.id)
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
         f"model calls: {made} made, {cached} from cache")
+    if info.config.get("kind") == "served":
+        _print_served(results, info.config)
+        return
+    order = [_label(s) for s in info.config.get("strategies", [])]
     print_summary(summarize(results, order), title=info.id, console=console)
+
+
+def _print_served(results: list[Any], config: dict[str, Any]) -> None:
+    """Served traffic: requests and their cost per (model, strategy); no gold, so no accuracy."""
+    from rich.table import Table
+
+    from mistakelab.report import wide_console
+    from mistakelab.serve.summary import summarize_served
+
+    upstream = config.get("upstream") or f"{config.get('backend')} backend"
+    table = Table(title=literal(f"served requests ({upstream}; no gold answers: no accuracy)"), pad_edge=False)
+    for col in ("model", "strategy", "requests", "failed", "answered", "calls", "cached", "tok/req",
+                "tok/req by role", "s/req"):
+        table.add_column(col, justify="left" if col in ("model", "strategy") else "right", no_wrap=True)
+    for r in summarize_served(results):
+        roles = " / ".join(f"{role} {t / max(r.done, 1):.0f}" for role, t in sorted(r.tokens_by_role.items()))
+        table.add_row(literal(r.model), literal(r.strategy), str(r.requests), str(r.failed), str(r.answered),
+                      str(r.calls), str(r.cached_calls), f"{r.mean_tokens:.0f}", roles or "–",
+                      f"{r.mean_seconds:.2f}")
+    wide_console(console, 140).print(table)
 
 
 def _label(spec: dict[str, Any]) -> str:

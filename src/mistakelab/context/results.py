@@ -19,13 +19,15 @@ def usage_by_role(trace: Trace) -> dict[str, Usage]:
     return usage
 
 
-def build_result(trace: Trace, task: str, seconds: float, oracle: bool = False) -> Result:
+def build_result(trace: Trace, task: str, seconds: float, oracle: bool = False, gold: bool = True) -> Result:
     """Summarize a graded trace: final and first answers, pass@k over samples, cost.
 
     The final answer is the last FINAL answer (else the last solution); the first answer is
     the first solution (ATTEMPT or SAMPLE), so wrong→right counts compare the two.
+    ``gold=False``: a problem without a gold answer (served traffic); the trace is not
+    graded and the result carries no correctness (``correct`` False, the others None/empty).
     """
-    if not trace.graded:
+    if gold and not trace.graded:
         raise ValueError("build_result needs a graded trace (grade_trace first)")
     final, first = trace.final_answer(), trace.first_solution()
     samples = trace.answers_of(AnswerKind.SAMPLE)
@@ -36,16 +38,16 @@ def build_result(trace: Trace, task: str, seconds: float, oracle: bool = False) 
         model=trace.model,
         task=task,
         final_answer=final.extracted if final else None,
-        correct=bool(final and final.correct),
-        first_correct=first.correct if first else None,
-        pass_at_k=any(a.correct for a in samples) if samples else None,
+        correct=bool(gold and final and final.correct),
+        first_correct=first.correct if first and gold else None,
+        pass_at_k=any(a.correct for a in samples) if samples and gold else None,
         prompt_tokens=sum(u.prompt_tokens for u in usage.values()),
         completion_tokens=sum(u.completion_tokens for u in usage.values()),
         calls=len(trace.calls),
         seconds=seconds,
         used_gold=trace.used_gold or oracle,
         usage=usage,
-        attempts=[bool(a.correct) for a in trace.answers_of(AnswerKind.ATTEMPT)],
+        attempts=[bool(a.correct) for a in trace.answers_of(AnswerKind.ATTEMPT)] if gold else [],
     )
 
 
