@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mistakelab.learn.formats import Row, Skip, assistant, export_format
 from mistakelab.learn.source import RunSource, Solution
-from mistakelab.learn.truth import Checker, locate_first_error, next_step
+from mistakelab.learn.truth import Checker, FoundError, locate_first_error, next_step
 
 CORRECTION_PROMPT = ("Problem:\n{question}\n\nA proposed solution:\n{solution}\n\n"
                      "Find the first wrong step of this solution, say what is wrong with it, and write a "
@@ -65,6 +65,13 @@ def wrong_solutions(source: RunSource, per_problem: int) -> Iterator[Solution]:
         yield s
 
 
+def located(source: RunSource, per_problem: int, checker: Checker) -> Iterator[tuple[Solution, FoundError] | Skip]:
+    """The run's wrong solutions with their first wrong step (a Skip where none is found)."""
+    for s in wrong_solutions(source, per_problem):
+        found = locate_first_error(source.tasks[s.task_label], s.problem, s.text, checker)
+        yield Skip("no wrong step found") if found is None else (s, found)
+
+
 def _meta(s: Solution, checker: str, step: int) -> dict[str, object]:
     return {"problem_id": s.problem.id, "task": s.task_label, "unit": s.unit_key, "checker": checker,
             "first_error": step}
@@ -78,12 +85,12 @@ def correction(source: RunSource, params: CorrectionParams) -> Iterator[Row | Sk
     for s in source.solutions():
         if s.correct:
             own.setdefault((s.task_label, s.problem.id), s.text)
-    for s in wrong_solutions(source, params.per_problem):
-        task = source.tasks[s.task_label]
-        found = locate_first_error(task, s.problem, s.text, params.checker)
-        if found is None:
-            yield Skip("no wrong step found")
+    for item in located(source, params.per_problem, params.checker):
+        if isinstance(item, Skip):
+            yield item
             continue
+        s, found = item
+        task = source.tasks[s.task_label]
         fixed = own.get((s.task_label, s.problem.id)) if params.corrected != "gold" else None
         if fixed is None and params.corrected != "own":
             fixed = task.gold_solution(s.problem)
@@ -100,13 +107,12 @@ def correction(source: RunSource, params: CorrectionParams) -> Iterator[Row | Sk
                trl_type="prompt-completion (conversational)", method="InT, METHODS §3.2")
 def prefix_fix(source: RunSource, params: PrefixFixParams) -> Iterator[Row | Skip]:
     """The prefix before the first error -> the single corrected step."""
-    for s in wrong_solutions(source, params.per_problem):
-        task = source.tasks[s.task_label]
-        found = locate_first_error(task, s.problem, s.text, params.checker)
-        if found is None:
-            yield Skip("no wrong step found")
+    for item in located(source, params.per_problem, params.checker):
+        if isinstance(item, Skip):
+            yield item
             continue
-        step = next_step(task, s.problem, found)
+        s, found = item
+        step = next_step(source.tasks[s.task_label], s.problem, found)
         if step is None:
             yield Skip("no known right step at the first error")
             continue
