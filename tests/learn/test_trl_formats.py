@@ -124,3 +124,18 @@ def test_export_goes_through_its_trainers_preprocessing(key, exported, tokenizer
     assert len(trainer.train_dataset) == len(rows)
     out = trainer.train()
     assert out.global_step == 1 and out.training_loss == out.training_loss  # a finite loss, not NaN
+
+
+@pytest.mark.parametrize("kind,name", [("sft", "correction"), ("dpo", "preference")])
+def test_train_settings_build_a_lora_trainer_that_steps(kind, name, exported, tokenizer, tmp_path) -> None:
+    from transformers import LlamaForCausalLM
+
+    from mistakelab.learn.train import TrainSettings, make_trainer
+
+    rows = datasets.load_dataset(str(exported[(name, 0)]), split="train", cache_dir=str(tmp_path / "hf"))
+    settings = TrainSettings(kind=kind, max_steps=2, save_steps=1, max_length=4096)
+    trainer = make_trainer(kind, LlamaForCausalLM(_config(tokenizer)), tokenizer, rows, settings, tmp_path)
+    trainable = [n for n, p in trainer.model.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)  # only the adapter learns
+    assert trainer.train().global_step == 2
+    assert (tmp_path / "checkpoints" / "checkpoint-2").is_dir()  # what a rerun resumes from

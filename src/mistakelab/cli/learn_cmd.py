@@ -163,7 +163,7 @@ def train(
         fail(str(exc))
     first, last = (res.losses[0][1], res.losses[-1][1]) if res.losses else (float("nan"), float("nan"))
     state = "done" if res.complete else "stopped at the time limit; run again to resume"
-    console.print(f"{state}: {res.steps}/{steps} steps on {res.rows} rows, loss {first:.4f} → {last:.4f}, "
+    console.print(f"{state}: {res.steps}/{steps} steps on {res.rows_used} rows ({res.rows - res.rows_used} too long), loss {first:.4f} → {last:.4f}, "
                   f"{res.seconds:.0f} s, peak memory {res.peak_rss_mb:.0f} MB"
                   + (f" (resumed from {escape(res.resumed_from)})" if res.resumed_from else ""))
     console.print(f"adapter: {escape(res.adapter)}" + (f"; GGUF LoRA for the local backend: {escape(res.gguf)} "

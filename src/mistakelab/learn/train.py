@@ -71,6 +71,7 @@ class TrainResult:
     base: str
     dataset: str
     rows: int
+    rows_used: int  # after TRL dropped rows whose completion did not fit in max_length
     steps: int
     losses: list[tuple[int, float]] = field(default_factory=list)
     seconds: float = 0.0
@@ -194,6 +195,9 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
     model, tok, gguf = load_base(base)
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
     trainer = make_trainer(settings.kind, model, tok, rows, settings, out, [_callback(on_log, deadline)])
+    used = len(trainer.train_dataset)  # TRL drops rows whose completion max_length cuts off entirely
+    if used == 0:
+        raise TrainError(f"every row's prompt is longer than max_length={settings.max_length} tokens; raise it")
     ckpts = out / "checkpoints"
     last = get_last_checkpoint(str(ckpts)) if ckpts.is_dir() else None
     summary = out / "train_summary.json"
@@ -208,7 +212,8 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
         from mistakelab.learn.gguf_lora import export_gguf_lora
 
         gguf_out = str(export_gguf_lora(adapter, gguf, out / "adapter.gguf"))
-    result = TrainResult(str(out), str(adapter), gguf_out, base, str(dataset), len(rows), trainer.state.global_step,
+    result = TrainResult(str(out), str(adapter), gguf_out, base, str(dataset), len(rows), used,
+                         trainer.state.global_step,
                          losses, before.get("seconds", 0.0) + time.perf_counter() - t0,
                          max(before.get("peak_rss_mb", 0.0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                          last,
