@@ -102,6 +102,13 @@ def load_base(base: str) -> tuple[Any, Any, Path | None]:
     model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kw)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
+    if gguf is not None:
+        # the weights are dequantized to float32, but the model keeps a GGUF "quantizer" tag
+        # that the Trainer refuses to train; nothing quantized is left, so drop the tag
+        model.hf_quantizer = None
+        if "is_quantized" in vars(model):
+            model.is_quantized = False
+        vars(model.config).pop("quantization_config", None)
     return model, tok, gguf
 
 
