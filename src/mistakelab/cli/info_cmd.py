@@ -44,7 +44,8 @@ def strategies() -> None:
     table = Table("strategy", "parameters", "oracle", "what it does")
     for name in reg.names():
         d = reg.get(name)
-        params = ", ".join(f"{k}={f.default!r}" for k, f in d.params.model_fields.items())
+        params = ", ".join(f"{k}=(required)" if f.is_required() else f"{k}={f.default!r}"
+                           for k, f in d.params.model_fields.items())
         table.add_row(literal(name), literal(params), "yes" if d.oracle else "no",
                       literal(d.doc.splitlines()[0] if d.doc else ""))
     console.print(table)

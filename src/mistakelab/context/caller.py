@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec, create_backend, spec_capabilities
+from mistakelab.backends.local import adapter_identity
 from mistakelab.backends.scripted import ScriptExhausted
 from mistakelab.context.gateway import guarded
 from mistakelab.core.types import Completion, GenParams, Message
@@ -25,6 +26,8 @@ def cache_identity(spec: ModelSpec) -> str:
     ident = f"{spec.backend}:{spec.model}"
     if spec.backend == "openai":
         ident += "@" + str(spec.options.get("base_url", "default"))
+    if spec.backend == "local":
+        ident += adapter_identity(spec.options)
     if spec.options.get("cache_tag"):
         ident += "#" + str(spec.options["cache_tag"])
     return ident

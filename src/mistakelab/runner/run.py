@@ -106,6 +106,16 @@ def _tasks(cfg: ExperimentConfig) -> dict[str, Task]:
     return out
 
 
+def _check_problems(planned: dict[str, PlannedStrategy], task_label: str, problems: list[Problem]) -> None:
+    """Each strategy's own check of the problems it is about to solve (before any call)."""
+    for ps in planned.values():
+        if ps.sdef.check is not None:
+            try:
+                ps.sdef.check(ps.params, problems)
+            except ValueError as exc:
+                raise ConfigError(f"strategy {ps.label!r} on task {task_label!r}: {exc}") from None
+
+
 async def run_experiment(
     cfg: ExperimentConfig,
     *,
@@ -137,6 +147,7 @@ async def run_experiment(
         if not problems:  # first time: generate and freeze the problem set for this run
             problems = task.load(tspec.n or cfg.n_problems, cfg.seed if tspec.seed is None else tspec.seed)
             store.save_problems(run_id, tspec.label, problems)
+        _check_problems(planned, tspec.label, problems)
         for p in problems:
             for m in cfg.models:
                 for ps in planned.values():

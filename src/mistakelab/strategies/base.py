@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,8 @@ from mistakelab.core.registry import Registry
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
 #: role -> capabilities its model's backend must declare, given the parameters
 Needs = Callable[[Any], Mapping[str, frozenset[str] | set[str]]]
+#: ``check(params, problems)``: raise ValueError when the strategy must not run on these problems
+ProblemCheck = Callable[[Any, Sequence[Any]], None]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class StrategyDef:
     needs: Needs | None = None
     #: the method it implements (METHODS.md section, paper)
     method: str = ""
+    #: run over each task's problems before any model call (e.g. a memory built from them)
+    check: ProblemCheck | None = None
 
     def is_oracle(self, params: Any) -> bool:
         return bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
@@ -70,6 +74,7 @@ def strategy(
     prompts: Mapping[str, str] | None = None,
     needs: Needs | Mapping[str, set[str]] | None = None,
     method: str = "",
+    check: ProblemCheck | None = None,
 ) -> Callable[[StrategyFn], StrategyFn]:
     """Register an async strategy function under ``name`` (see the module docstring).
 
@@ -88,7 +93,7 @@ def strategy(
     def deco(fn: StrategyFn) -> StrategyFn:
         strategies.register(name, StrategyDef(
             name, fn, params, oracle, (fn.__doc__ or "").strip(), chain, tuple(roles),
-            dict(prompts or {}), needs_fn, method))
+            dict(prompts or {}), needs_fn, method, check))
         return fn
 
     return deco

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec
-from mistakelab.backends.local import LOCAL_CAPABILITIES, settings_from_options
+from mistakelab.backends.local import LOCAL_CAPABILITIES, adapter_identity, settings_from_options
 from mistakelab.backends.local.engine import Engine, EngineSettings
 from mistakelab.backends.local.template import TemplateError
 from mistakelab.core.types import Completion, GenParams, Message
@@ -90,6 +90,8 @@ class LocalBackend(Backend):
         self.settings = settings or EngineSettings()
         sha = file_sha256(self.path)
         self.model_id = f"local:{model_label(model)}:{sha[:12]}"
+        # the adapter is part of the model
+        self.model_id += adapter_identity({"lora": self.settings.lora, "lora_scale": self.settings.lora_scale})
         self.engine = acquire_engine(self.path, self.settings)
         self._closed = False
 

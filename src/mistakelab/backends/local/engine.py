@@ -59,7 +59,7 @@ import llama_cpp.llama_cpp as L
 import numpy as np
 
 from mistakelab.backends.local.batching import fill_batch
-from mistakelab.backends.local.native import Batch, acquire_model, create_context, logit_rows
+from mistakelab.backends.local.native import Batch, acquire_model, attach_lora, create_context, logit_rows
 from mistakelab.backends.local.native import release_model
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
@@ -98,7 +98,10 @@ class Engine:
         try:
             self._ctx = create_context(self.model, n_seq=s.n_seq, n_ctx=s.n_seq * s.n_ctx_per_seq,
                                        n_batch=cap, n_threads=s.n_threads)
+            self._lora = attach_lora(self.model, self._ctx, s.lora, s.lora_scale) if s.lora else None
         except Exception:
+            if getattr(self, "_ctx", None):
+                L.llama_free(self._ctx)
             release_model(self.model)
             raise
         self._batch = Batch(cap)
@@ -255,6 +258,8 @@ class Engine:
         self._thread.join()
         self._batch.free()
         L.llama_free(self._ctx)
+        if self._lora is not None:
+            L.llama_adapter_lora_free(self._lora)
         release_model(self.model)
 
     # ---- engine thread ----------------------------------------------------------------

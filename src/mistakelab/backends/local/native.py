@@ -179,6 +179,19 @@ def create_context(
     return ctx
 
 
+def attach_lora(model: LlamaModel, ctx: Any, path: str, scale: float) -> Any:
+    """Load a GGUF LoRA adapter for ``model`` and apply it to every decode of ``ctx``; free the
+    returned adapter with ``llama_adapter_lora_free`` after the context."""
+    adapter = L.llama_adapter_lora_init(model.ptr, str(path).encode())
+    if not adapter:
+        raise NativeError(f"llama.cpp could not load the LoRA adapter {path} for {model.path.name}")
+    adapters = (L.llama_adapter_lora_p_ctypes * 1)(adapter)
+    if L.llama_set_adapters_lora(ctx, adapters, 1, (ctypes.c_float * 1)(scale)) != 0:
+        L.llama_adapter_lora_free(adapter)
+        raise NativeError(f"llama.cpp could not apply the LoRA adapter {path}")
+    return adapter
+
+
 def logit_rows(ctx: Any, i: int, n: int, n_vocab: int) -> Any:
     """Logits of batch indices i..i+n-1 (all output rows) as one zero-copy (n, vocab) view.
 

@@ -38,6 +38,8 @@ class EngineSettings:
     n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     n_batch: int = 512
     prefix_cache: bool = True  # freed slots keep their KV (prompt + generated) for later prompts
+    lora: str | None = None  # a GGUF LoRA adapter applied to every request (``mistakelab train``)
+    lora_scale: float = 1.0
 
 
 @dataclass

@@ -1,0 +1,241 @@
+"""Train a LoRA adapter with TRL and PEFT on an exported dataset (``mistakelab train sft|dpo``).
+
+The base model is a packaged GGUF (an embedded model name or a ``.gguf`` path: transformers
+loads it and dequantizes the weights, so training sees exactly the numbers llama.cpp
+computes with) or any Hugging Face model directory. On a GGUF base the adapter is also
+written as a GGUF LoRA (:mod:`mistakelab.learn.gguf_lora`), which the ``local`` backend
+applies with its ``lora`` option: the fine-tuned model is evaluated by the same engine, on
+the same quantized weights, as the model before training.
+
+Output directory: ``checkpoints/`` (TRL's, every ``save_steps``; training resumes from the
+last one), ``adapter/`` (PEFT), ``adapter.gguf`` and ``train_summary.json`` (loss per step,
+time, peak memory, versions).
+
+Example:
+    >>> TrainSettings(kind="dpo").learning_rate
+    5e-05
+    >>> TrainSettings(kind="sft").learning_rate
+    0.0002
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+#: on_log(step, total steps, loss or None)
+LogFn = Callable[[int, int, float | None], None]
+
+
+class TrainError(ValueError):
+    """A training request that cannot run (the message says why)."""
+
+
+class TrainSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sft", "dpo"]
+    max_steps: int = Field(default=50, ge=1)
+    learning_rate: float | None = None  # None: 2e-4 for sft, 5e-5 for dpo
+    batch_size: int = Field(default=1, ge=1)
+    grad_accum: int = Field(default=1, ge=1)
+    rank: int = Field(default=8, ge=1)
+    alpha: float = 16.0
+    dropout: float = 0.0
+    targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    max_length: int = Field(default=1024, ge=16)
+    save_steps: int = Field(default=10, ge=1)
+    beta: float = 0.1  # DPO
+    seed: int = 0
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 1)
+
+    @model_validator(mode="after")
+    def _lr(self) -> "TrainSettings":
+        if self.learning_rate is None:
+            self.learning_rate = 2e-4 if self.kind == "sft" else 5e-5
+        return self
+
+
+@dataclass
+class TrainResult:
+    out: str
+    adapter: str
+    gguf: str | None
+    base: str
+    dataset: str
+    rows: int
+    rows_used: int  # after TRL dropped rows whose completion did not fit in max_length
+    steps: int
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
+    resumed_from: str | None = None
+    complete: bool = True
+    settings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def base_gguf(base: str) -> Path | None:
+    """The GGUF file of ``base`` when it is one (an embedded model name or a ``.gguf`` path)."""
+    from mistakelab.models import CATALOGUE, resolve_model
+
+    if base in CATALOGUE or base.endswith(".gguf") or base.startswith("hf://"):
+        return resolve_model(base)
+    return None
+
+
+def load_base(base: str) -> tuple[Any, Any, Path | None]:
+    """(model in float32, tokenizer, GGUF path or None) for a GGUF or a Hugging Face model."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = base_gguf(base)
+    where, kw = (str(gguf.parent), {"gguf_file": gguf.name}) if gguf else (base, {})
+    tok = AutoTokenizer.from_pretrained(where, **kw)
+    model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kw)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if gguf is not None:
+        # the weights are dequantized to float32, but the model keeps a GGUF "quantizer" tag
+        # that the Trainer refuses to train; nothing quantized is left, so drop the tag
+        model.hf_quantizer = None
+        if "is_quantized" in vars(model):
+            model.is_quantized = False
+        vars(model.config).pop("quantization_config", None)
+    return model, tok, gguf
+
+
+def load_rows(path: str | Path) -> Any:
+    """An exported dataset: a ``mistakelab export`` folder, a ``.jsonl`` or a ``.parquet`` file."""
+    from datasets import load_dataset
+
+    p = Path(path)
+    if not p.exists():
+        raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
+    # rebuilt every time: datasets' cache can serve an older export of a folder with the same name
+    fresh = {"split": "train", "download_mode": "force_redownload"}
+    if p.is_dir():
+        if (p / "data" / "train.parquet").is_file():
+            return load_dataset(str(p), **fresh)
+        if (p / "train.jsonl").is_file():
+            return load_dataset("json", data_files=str(p / "train.jsonl"), **fresh)
+        raise TrainError(f"{p}: not an export folder (no data/train.parquet or train.jsonl)")
+    if p.suffix in (".jsonl", ".json"):
+        return load_dataset("json", data_files=str(p), **fresh)
+    if p.suffix == ".parquet":
+        return load_dataset("parquet", data_files=str(p), **fresh)
+    raise TrainError(f"{p}: not a dataset file (give an export folder, a .jsonl or a .parquet file)")
+
+
+def _callback(on_log: LogFn | None, deadline: float | None) -> Any:
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
+            loss = (logs or {}).get("loss")
+            if on_log:
+                on_log(state.global_step, state.max_steps, None if loss is None else float(loss))
+
+        def on_step_end(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+            if deadline is not None and time.monotonic() > deadline:  # stop with a checkpoint to resume from
+                control.should_save = True
+                control.should_training_stop = True
+
+    return Progress()
+
+
+def make_trainer(kind: str, model: Any, tok: Any, rows: Any, settings: TrainSettings, out: Path,
+                 callbacks: list[Any] | None = None) -> Any:
+    """The TRL trainer of ``kind`` with a fresh LoRA config (its dataset is tokenized here)."""
+    from peft import LoraConfig
+
+    common = dict(output_dir=str(out / "checkpoints"), max_steps=settings.max_steps,
+                  per_device_train_batch_size=settings.batch_size, gradient_accumulation_steps=settings.grad_accum,
+                  learning_rate=settings.learning_rate, logging_steps=1, save_steps=settings.save_steps,
+                  save_total_limit=2, report_to="none", use_cpu=True, disable_tqdm=True, seed=settings.seed,
+                  dataloader_num_workers=0, max_length=settings.max_length)
+    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=settings.targets, task_type="CAUSAL_LM")
+    if kind == "sft":
+        from trl import SFTConfig, SFTTrainer
+
+        return SFTTrainer(model=model, args=SFTConfig(**common), train_dataset=rows, processing_class=tok,
+                          peft_config=lora, callbacks=callbacks)
+    if kind == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        return DPOTrainer(model=model, args=DPOConfig(beta=settings.beta, **common), train_dataset=rows,
+                          processing_class=tok, peft_config=lora, callbacks=callbacks)
+    raise TrainError(f"unknown training kind {kind!r} (sft or dpo)")
+
+
+def _needs(kind: str, columns: list[str]) -> None:
+    ok = {"sft": [{"messages"}, {"prompt", "completion"}, {"text"}], "dpo": [{"prompt", "chosen", "rejected"}]}[kind]
+    if set(columns) not in ok:
+        want = " or ".join("/".join(sorted(c)) for c in ok)
+        raise TrainError(f"a {kind} dataset needs the columns {want}; this one has {', '.join(columns)}")
+
+
+def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainSettings,
+               on_log: LogFn | None = None, time_limit_s: float | None = None) -> TrainResult:
+    """Train (or resume) a LoRA adapter on ``dataset`` over ``base``; write it under ``out``.
+
+    ``time_limit_s``: stop after the first step past this many seconds, with a checkpoint
+    (``TrainResult.complete`` False); calling again resumes there."""
+    import torch
+    from transformers.trainer_utils import get_last_checkpoint
+
+    torch.set_num_threads(settings.threads)
+    out = Path(out)
+    rows = load_rows(dataset)
+    _needs(settings.kind, rows.column_names)
+    if len(rows) == 0:
+        raise TrainError(f"{dataset}: the dataset has no rows")
+    t0 = time.perf_counter()
+    model, tok, gguf = load_base(base)
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
+    trainer = make_trainer(settings.kind, model, tok, rows, settings, out, [_callback(on_log, deadline)])
+    used = len(trainer.train_dataset)  # TRL drops rows whose completion max_length cuts off entirely
+    if used == 0:
+        raise TrainError(f"every row's prompt is longer than max_length={settings.max_length} tokens; raise it")
+    ckpts = out / "checkpoints"
+    last = get_last_checkpoint(str(ckpts)) if ckpts.is_dir() else None
+    summary = out / "train_summary.json"
+    before = json.loads(summary.read_text()) if last and summary.is_file() else {}  # earlier chunks
+    trainer.train(resume_from_checkpoint=last)
+    # the log history comes back with a checkpoint, so a resumed run reports every step's loss
+    losses = [(int(h["step"]), float(h["loss"])) for h in trainer.state.log_history if "loss" in h]
+    adapter = out / "adapter"
+    trainer.model.save_pretrained(str(adapter))
+    gguf_out = None
+    if gguf is not None:
+        from mistakelab.learn.gguf_lora import export_gguf_lora
+
+        gguf_out = str(export_gguf_lora(adapter, gguf, out / "adapter.gguf"))
+    result = TrainResult(str(out), str(adapter), gguf_out, base, str(dataset), len(rows), used,
+                         trainer.state.global_step,
+                         losses, before.get("seconds", 0.0) + time.perf_counter() - t0,
+                         max(before.get("peak_rss_mb", 0.0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                         last,
+                         trainer.state.global_step >= settings.max_steps, settings.model_dump(), _versions())
+    summary.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
+    return result
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for dist in ("torch", "transformers", "trl", "peft", "datasets", "gguf"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return out
