@@ -10,9 +10,12 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from mistakelab.core.types import Result
+from mistakelab.metrics.rounds import cumulative_accuracy, turns_to_success
+from mistakelab.metrics.selfcorrect import SelfCorrection, self_correction
 from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
 
 
@@ -39,6 +42,12 @@ class StrategySummary:
     failed: int  # units that produced no answer (failed calls); never in n or accuracy
     #: mean tokens per problem by model role ("solver", "critic", ...)
     tokens_by_role: dict[str, float]
+    #: CL / CS / RSS of first vs final answer (strategies whose traces hold several answers)
+    self_correction: SelfCorrection | None = None
+    #: share solved within the first i+1 ATTEMPT answers (multi-round strategies), and the
+    #: mean number of answers up to the first correct one
+    cumulative: list[float] = field(default_factory=list)
+    turns_to_success: float | None = None
 
 
 def summarize(results: list[Result], strategy_order: list[str] | None = None) -> list[StrategySummary]:
@@ -89,8 +98,20 @@ def summarize(results: list[Result], strategy_order: list[str] | None = None) ->
                 oracle=any(r.used_gold for r in rs),
                 failed=failed.get((model, task, name), 0),
                 tokens_by_role=_tokens_by_role(rs),
+                **_revisions(rs),
             ))
     return rows
+
+
+def _revisions(rs: list[Result]) -> dict[str, Any]:
+    """Self-correction and per-round fields, for strategies with more than one answer."""
+    rounds = any(len(r.attempts) > 1 for r in rs)
+    if not (rounds or any(r.pass_at_k is not None for r in rs)):
+        return {}
+    pairs = [(r.first_correct, r.correct) for r in rs if r.first_correct is not None]
+    return {"self_correction": self_correction([a for a, _ in pairs], [b for _, b in pairs]),
+            "cumulative": cumulative_accuracy(rs) if rounds else [],
+            "turns_to_success": turns_to_success(rs) if rounds else None}
 
 
 def _tokens_by_role(rs: list[Result]) -> dict[str, float]:
