@@ -109,11 +109,15 @@ def test_in_place_without_redaction_and_unparsed_feedback() -> None:
     assert len(solver.calls) == 1 and trace.events_of(StopEvent)[0].reason == "no wrong step found"
 
 
-def test_in_place_feedback_writes_the_fix_when_the_checker_has_no_value() -> None:
+def _igsm_error(step: int, kind: str):  # type: ignore[no-untyped-def]
+    """An igsm problem, its gold solution's lines, and that solution with an error at ``step``."""
     task = create_task("igsm", {"min_ops": 3, "max_ops": 4})
     p = task.load(1, seed=3)[0]
-    bad = task.inject_error(p, step=2, kind="wrong_dependency")
-    gold_lines = task.gold_solution(p).splitlines()
+    return task, p, task.gold_solution(p).splitlines(), task.inject_error(p, step=step, kind=kind)
+
+
+def test_in_place_feedback_writes_the_fix_when_the_checker_has_no_value() -> None:
+    task, p, gold_lines, bad = _igsm_error(2, "wrong_dependency")
     trace, solver, fb, r = run("in_place:locator=exact,rounds=1,redact=false",
                                [bad.text, "\n".join(gold_lines[3:])], feedback=[f"FIX: {gold_lines[2]}"],
                                task=task, problem=p)
@@ -124,10 +128,7 @@ def test_in_place_feedback_writes_the_fix_when_the_checker_has_no_value() -> Non
 
 
 def test_in_place_exact_locator_on_igsm_uses_the_checker_value() -> None:
-    task = create_task("igsm", {"min_ops": 3, "max_ops": 4})
-    p = task.load(1, seed=3)[0]
-    bad = task.inject_error(p, step=0, kind="wrong_value")
-    gold_lines = task.gold_solution(p).splitlines()
+    task, p, gold_lines, bad = _igsm_error(0, "wrong_value")
     trace, solver, _, r = run("in_place:locator=exact,fix=exact,rounds=1",
                               [bad.text, "\n".join(gold_lines[1:])], task=task, problem=p)
     (edit,) = trace.events_of(EditEvent)

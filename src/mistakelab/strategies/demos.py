@@ -3,8 +3,8 @@ wrong and a right solution (or just the two answers).
 
 - :func:`generated_demos`: problems of a task with gold steps (``igsm``, ``knights_knaves``)
   whose gold solution gets one injected error (``task.inject_error``) as the wrong solution.
-- :func:`run_demos`: a stored run's own mistakes: each unit with a wrong final answer gives
-  its first solution as the wrong one; the right one is the task's gold solution, else a
+- :func:`run_demos`: a stored run's own mistakes (:func:`stored_solutions`): each unit whose
+  first solution is wrong gives it as the wrong one; the right one is the task's gold solution, else a
   correct solution of another strategy on the same problem in that run, else none (the
   demo then shows only the right answer).
 
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from mistakelab.core.trace import AnswerKind
-from mistakelab.tasks.base import create_task
+from mistakelab.core.trace import Trace
+from mistakelab.core.types import Problem
+from mistakelab.tasks.base import Task, create_task
 
 #: Generated demonstrations use this seed offset, so they never coincide with problems of
 #: the same generator loaded with a small seed.
@@ -60,47 +61,70 @@ def generated_demos(task_name: str, options_json: str, n: int, seed: int = 0) ->
     return tuple(out)
 
 
-@lru_cache(maxsize=32)
-def run_demos(store_path: str, run: str, n: int) -> tuple[Demo, ...]:
-    """Up to ``n`` mistakes of the stored run ``run`` (id or name), in problem order."""
+@dataclass(frozen=True)
+class StoredSolution:
+    """The first solution of one finished unit of a stored run."""
+
+    strategy: str
+    task: Task
+    problem: Problem
+    text: str
+    correct: bool
+
+
+def stored_solutions(store_path: str, run: str) -> list[StoredSolution]:
+    """The first solution (ATTEMPT or SAMPLE) of every finished unit of the stored run
+    ``run`` (id, or name: the latest of that name), in unit order, with its problem and task."""
     from mistakelab.store import RunStore
 
     st = RunStore(store_path)
     try:
         info = st.get_run(run) or next((r for r in reversed(st.list_runs()) if r.name == run), None)
         if info is None:
-            raise ValueError(f"contrastive: no run {run!r} in {store_path}")
+            raise ValueError(f"no run {run!r} in {store_path}")
         specs = {(t.get("label") or t["name"]): t for t in info.config.get("tasks", [])}
-        units = [u for u in st.units(info.id) if u.result and u.result.status == "done"]
-        right_by_problem: dict[tuple[str, str], str] = {}
-        for u in units:
-            trace = st.trace(info.id, u.unit_key) if u.result.correct else None
-            if trace and (first := _first_solution_text(trace)):
-                right_by_problem.setdefault((u.task, u.problem_id), first)
-        out: list[Demo] = []
-        problems: dict[str, dict[str, Any]] = {}
-        for u in units:
-            if len(out) == n:
-                break
-            trace = None if u.result.correct else st.trace(info.id, u.unit_key)
-            wrong = _first_solution_text(trace) if trace else None
-            if wrong is None or u.task not in specs:
+        tasks: dict[str, Task] = {}
+        problems: dict[str, dict[str, Problem]] = {}
+        out: list[StoredSolution] = []
+        for u in st.units(info.id):
+            if u.result is None or u.result.status != "done" or u.task not in specs:
                 continue
-            if u.task not in problems:
+            trace = st.trace(info.id, u.unit_key)
+            text = _first_solution_text(trace) if trace else None
+            if u.task not in tasks:
+                tasks[u.task] = create_task(specs[u.task]["name"], specs[u.task].get("options") or {})
                 problems[u.task] = {p.id: p for p in st.load_problems(info.id, u.task)}
             p = problems[u.task].get(u.problem_id)
-            if p is None or any(d.problem_id == p.id for d in out):
-                continue
-            task = create_task(specs[u.task]["name"], specs[u.task].get("options") or {})
-            right = task.gold_solution(p) or right_by_problem.get((u.task, p.id))
-            out.append(Demo(p.id, p.question, wrong, task.extract(wrong).text, right, p.answer))
-        return tuple(out)
+            if text is not None and p is not None:
+                first = trace.first_solution() if trace else None
+                out.append(StoredSolution(u.strategy, tasks[u.task], p, text, bool(first and first.correct)))
+        return out
     finally:
         st.close()
 
 
-def _first_solution_text(trace: Any) -> str | None:
-    first = next((a for a in trace.answers if a.kind in (AnswerKind.ATTEMPT, AnswerKind.SAMPLE)), None)
+@lru_cache(maxsize=32)
+def run_demos(store_path: str, run: str, n: int) -> tuple[Demo, ...]:
+    """Up to ``n`` mistakes of the stored run ``run`` (id or name), one per problem, in unit order."""
+    sols = stored_solutions(store_path, run)
+    right = {}
+    for s in sols:
+        if s.correct:
+            right.setdefault(s.problem.id, s.text)
+    out: list[Demo] = []
+    for s in sols:
+        if len(out) == n:
+            break
+        if s.correct or any(d.problem_id == s.problem.id for d in out):
+            continue
+        p = s.problem
+        out.append(Demo(p.id, p.question, s.text, s.task.extract(s.text).text,
+                        s.task.gold_solution(p) or right.get(p.id), p.answer))
+    return tuple(out)
+
+
+def _first_solution_text(trace: Trace) -> str | None:
+    first = trace.first_solution()
     if first is None or first.call is None:
         return None
     call = trace.calls[first.call]

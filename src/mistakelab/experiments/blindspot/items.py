@@ -26,11 +26,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Problem
 from mistakelab.experiments.blindspot.facts import ERROR_TEMPLATE, FactsTask
 from mistakelab.steps.arithmetic import check_arithmetic
 from mistakelab.steps.split import split_steps
+from mistakelab.strategies.demos import stored_solutions
 from mistakelab.tasks.base import Task, create_task
 
 
@@ -80,37 +80,11 @@ def _cut_after_first_error(task: Task, problem: Problem, text: str) -> tuple[str
 
 def level3(store_path: str, run: str, n: int, strategy: str = "cot") -> list[Item]:
     """Up to ``n`` wrong first solutions of ``strategy`` in the stored run ``run`` (id or name)."""
-    from mistakelab.store import RunStore
-
-    st = RunStore(store_path)
-    try:
-        info = st.get_run(run) or next((r for r in reversed(st.list_runs()) if r.name == run), None)
-        if info is None:
-            raise ValueError(f"no run {run!r} in {store_path}")
-        specs = {(t.get("label") or t["name"]): t for t in info.config.get("tasks", [])}
-        tasks: dict[str, Task] = {}
-        problems: dict[str, dict[str, Problem]] = {}
-        out: list[Item] = []
-        for u in st.units(info.id):
-            if len(out) == n:
-                break
-            if u.strategy != strategy or u.result is None or u.result.status != "done" or u.result.correct:
-                continue
-            if u.task not in specs:
-                continue
-            trace = st.trace(info.id, u.unit_key)
-            first = trace.first_solution() if trace else None
-            if trace is None or first is None or first.kind != AnswerKind.ATTEMPT or first.call is None:
-                continue
-            if u.task not in tasks:
-                tasks[u.task] = create_task(specs[u.task]["name"], specs[u.task].get("options") or {})
-                problems[u.task] = {p.id: p for p in st.load_problems(info.id, u.task)}
-            p = problems[u.task].get(u.problem_id)
-            if p is None:
-                continue
-            call = trace.calls[first.call]
-            error, kind = _cut_after_first_error(tasks[u.task], p, (call.prefix or "") + call.completion.text)
-            out.append(Item(3, p, tasks[u.task], error, kind))
-        return out
-    finally:
-        st.close()
+    out: list[Item] = []
+    for s in stored_solutions(store_path, run):
+        if len(out) == n:
+            break
+        if s.strategy == strategy and not s.correct:
+            error, kind = _cut_after_first_error(s.task, s.problem, s.text)
+            out.append(Item(3, s.problem, s.task, error, kind))
+    return out
