@@ -106,7 +106,7 @@ def test_in_place_without_redaction_and_unparsed_feedback() -> None:
                           feedback=["STEP: 1\nFIX: Step 1: 2 + 3 = 5"])
     assert solver.calls[1].messages[-1].content == "Step 1: 2 + 3 = 5\n\n"
     trace, solver, _, r = run("in_place:locator=feedback", [WRONG], feedback=["It is wrong somewhere."])
-    assert len(solver.calls) == 1 and trace.events_of(StopEvent)[0].reason == "no wrong step found"
+    assert len(solver.calls) == 1 and trace.events_of(StopEvent)[0].reason == "feedback named no step"
 
 
 def _igsm_error(step: int, kind: str):  # type: ignore[no-untyped-def]

@@ -98,7 +98,8 @@ async def in_place(ctx: StrategyContext, params: InPlaceParams) -> None:
             break
         k, fixed, source = await _locate_and_fix(ctx, params, text, r)
         if k is None or fixed is None:
-            reason = "no wrong step found" if k is None else "no fix written"
+            reason = "no fix written" if k is not None else (
+                "feedback named no step" if params.locator == "feedback" else "no wrong step found")
             break
         if source == "feedback" and params.redact:
             fixed, n = redact(fixed, ctx.oracle().gold_answer)
