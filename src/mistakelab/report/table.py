@@ -86,7 +86,7 @@ def wide_console(console: Console | None = None, width: int = 160) -> Console:
 
 
 def print_summary(rows: list[StrategySummary], title: str = "", console: Console | None = None) -> None:
-    wide = wide_console(console)
+    wide = wide_console(console, 200)  # a column per figure: 160 would fold them
     for table in grouped_tables(rows, title):
         wide.print(table)
     for line in rounds_lines(rows):
