@@ -15,7 +15,8 @@ From traces:
 - :func:`verify_pass_rates`: how often a check (PRP's masked number) passed a wrong answer,
   and a right one;
 - :func:`change_rate`: the share of revision steps that changed the answer (``wait``,
-  ``in_place``); :func:`redactions`: feedback texts redacted and occurrences removed.
+  ``in_place``); :func:`redactions`: feedback texts redacted and occurrences removed;
+  :func:`revision_metrics`: all of them at once, as data.
 
 Example:
     >>> from mistakelab.core.types import Result
@@ -102,3 +103,17 @@ def redactions(traces: Sequence[Trace]) -> tuple[int, int]:
     """(texts redacted, occurrences of the gold answer removed)."""
     evs = [e for t in traces for e in t.events_of(RedactionEvent)]
     return len(evs), sum(e.count for e in evs)
+
+
+def revision_metrics(traces: Sequence[Trace]) -> dict[str, object]:
+    """Every trace-based figure above for one strategy's graded traces, as plain data (for
+    reports): ``unique_answer_ratio``, ``repeat_share``, ``verify_pass`` (by right/wrong),
+    ``answer_changed`` and ``redactions`` as (count, out of) pairs.
+
+    Example:
+        >>> revision_metrics([])["answer_changed"]
+        (0, 0)
+    """
+    return {"unique_answer_ratio": unique_answer_ratio(traces), "repeat_share": repeat_share(traces),
+            "verify_pass": verify_pass_rates(traces), "answer_changed": change_rate(traces),
+            "redactions": redactions(traces)}
