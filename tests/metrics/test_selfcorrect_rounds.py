@@ -8,7 +8,7 @@ import pytest
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.core import Problem, Result
-from mistakelab.metrics import StrategySummary, self_correction, summarize
+from mistakelab.metrics import StrategySummary, revision_metrics, self_correction, summarize
 from mistakelab.metrics.rounds import (change_rate, cumulative_accuracy, redactions, repeat_share,
                                        turns_to_success, unique_answer_ratio, verify_pass_rates)
 from mistakelab.metrics.selfcorrect import rss
@@ -83,6 +83,8 @@ def test_trace_metrics_from_real_strategy_traces() -> None:
     assert change_rate([w, _trace("wait", ["\\boxed{6}", " yes."], p)]) == (1, 2)
     fb = _trace("feedback:rounds=1", ["\\boxed{6}", "\\boxed{5}"], p, feedback=["It is 5; 5 is right."])
     assert redactions([fb, w]) == (1, 2)
+    data = revision_metrics([wrong_pass, w])
+    assert data["verify_pass"]["wrong"] == (1, 1) and data["answer_changed"] == (1, 1)
 
 
 def test_strategy_summary_fields_default_for_old_callers() -> None:
