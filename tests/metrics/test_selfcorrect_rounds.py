@@ -54,8 +54,8 @@ def test_summary_rows_carry_self_correction_only_for_multi_answer_strategies() -
     rs = [result(str(i), "cot", [ok]) for i, ok in enumerate([True, False, False, True])]
     rs += [result(str(i), "fb", a) for i, a in enumerate([[True], [False, True], [False, False], [True]])]
     cot, fb = summarize(rs, ["cot", "fb"])
-    assert cot.self_correction is None and cot.cumulative == []
-    assert fb.self_correction is not None and fb.self_correction.cs == 0.5 and fb.self_correction.cl == 1.0
+    assert cot.cl is None and cot.rss is None and cot.cumulative is None
+    assert fb.cs == 0.5 and fb.cl == 1.0 and fb.cl_ci is not None and fb.rss is not None
     assert fb.cumulative == [0.5, 0.75] and fb.turns_to_success == pytest.approx(4 / 3)
     assert any("fb: solved within round 1..2 (%): 50.0 → 75.0" in line for line in rounds_lines([cot, fb]))
     headers = [c.header for c in summary_table([cot, fb]).columns]
@@ -89,4 +89,4 @@ def test_trace_metrics_from_real_strategy_traces() -> None:
 
 def test_strategy_summary_fields_default_for_old_callers() -> None:
     fields = StrategySummary.__dataclass_fields__
-    assert fields["self_correction"].default is None and fields["turns_to_success"].default is None
+    assert all(fields[f].default is None for f in ("cl", "cs", "rss", "rss_ci", "cumulative", "turns_to_success"))

@@ -4,13 +4,18 @@ that logs every call it answers to a file (one line per call, flushed at once).
 With a third argument N, the fake answers N requests, then blocks every later request
 forever; once the calls it answered are committed to the store it prints ``blocked`` on
 stdout. The parent kills the process then, so the kill always lands mid-run, with no timing
-window."""
+window.
+
+With ``MISTAKELAB_FAIL_RATE=0.2`` (and ``MISTAKELAB_FAIL_SEED``), each sample fails at
+random with that probability, as a server that drops calls would: the failed call is
+logged, its unit stored as failed, and a later run retries it. Log lines carry ``ok``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import random
 import re
 import sys
 from typing import Awaitable, Callable
@@ -39,10 +44,12 @@ class Fake(Backend):
 
     model_id = "fake"
 
-    def __init__(self, log_fd: int, block_after: int | None, ready: Callable[[int], Awaitable[None]]) -> None:
+    def __init__(self, log_fd: int, block_after: int | None, ready: Callable[[int], Awaitable[None]],
+                 fail_rate: float = 0.0, fail_seed: str = "") -> None:
         self.fd, self.block_after, self.ready = log_fd, block_after, ready
         self.requests = self.answered = 0
         self.never = asyncio.Event()
+        self.fail_rate, self.rng = fail_rate, random.Random(fail_seed)
 
     async def generate(self, messages, params):  # type: ignore[no-untyped-def]
         return (await self.sample(messages, params, [params.seed]))[0]
@@ -56,9 +63,11 @@ class Fake(Backend):
         a, b = map(int, re.findall(r"\d+", messages[-1].content)[:2])
         out = []
         for s in seeds:
-            os.write(self.fd, (json.dumps({"q": messages[-1].content, "seed": s}) + "\n").encode())
+            ok = self.rng.random() >= self.fail_rate
+            os.write(self.fd, (json.dumps({"q": messages[-1].content, "seed": s, "ok": ok}) + "\n").encode())
             out.append(Completion(text=f"{a} + {b} = {a + b}. \\boxed{{{a + b}}}", prompt_tokens=5,
-                                  completion_tokens=8))
+                                  completion_tokens=8) if ok else
+                       Completion.from_error(ConnectionError("injected failure: the server dropped the call")))
         self.answered += len(seeds)
         return out
 
@@ -76,10 +85,12 @@ def main() -> None:
             await asyncio.sleep(0)
         print("blocked", flush=True)
 
-    fake = Fake(fd, block_after, ready)
+    fake = Fake(fd, block_after, ready, float(os.environ.get("MISTAKELAB_FAIL_RATE", "0")),
+                os.environ.get("MISTAKELAB_FAIL_SEED", ""))
     summary = asyncio.run(run_experiment(config(store), backend_factory=lambda spec: fake, store=run_store))
     run_store.close()
-    print(json.dumps({"done": summary.units_done, "made": summary.calls_made, "cached": summary.calls_cached}))
+    print(json.dumps({"done": summary.units_done, "made": summary.calls_made, "cached": summary.calls_cached,
+                      "failed": summary.units_failed, "skipped": summary.units_skipped}))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from mistakelab.runner import parse_config, run_experiment
 from mistakelab.store import RunStore
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))  # kill_resume.py
 TARGET = HERE / "kill_target.py"
 UNITS = 12 * 2  # problems x strategies
 CALLS = 12 * (1 + 3)  # cot + self_consistency k=3
@@ -157,3 +158,18 @@ def test_identical_requests_in_flight_share_one_model_call(tmp_path: Path) -> No
     s = asyncio.run(run_experiment(cfg, backend_factory=lambda spec: fake))
     assert [c.messages[-1].content.startswith("What is") for c in fake.calls].count(True) == 1
     assert s.calls_cached == 1 and s.calls_made == 2
+
+
+def test_kill_9_then_resume_with_20_percent_failed_calls(tmp_path: Path) -> None:
+    """A model that fails 20% of calls at random, a kill -9 mid-run, then the same command
+    again until done: nothing lost, nothing recorded twice, every failed unit retried."""
+    from kill_resume import CALLS as ALL_CALLS, UNITS as ALL_UNITS, measure
+
+    m = measure(tmp_path, fail_rate=0.2, seed=3)
+    assert m["run_complete"] == 1 and m["runs_until_complete"] > 2  # failures forced retries
+    assert m["units_done"] == ALL_UNITS and m["lost_units"] == 0 and m["duplicated_units"] == 0
+    assert m["distinct_requests"] == ALL_CALLS and m["duplicated_successful_calls"] == 0
+    assert m["calls_failed_by_model"] > 0 and m["failed_calls_recorded"] <= m["calls_failed_by_model"]
+    # at most the calls in flight at the kill are lost: 4 units at once, at most 3 calls each
+    assert 0 <= m["lost_in_flight"] <= 4 * 3
+    assert m["calls_seen_by_model"] - m["calls_failed_by_model"] == ALL_CALLS + m["lost_in_flight"]

@@ -13,6 +13,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mistakelab.steps import check_arithmetic, find_computations
+from mistakelab.steps.arithmetic import MAX_LEFT_TOKENS
+from mistakelab.steps.numbers import tokenize
 
 OPS = {
     "+": ["+"],
@@ -121,6 +123,8 @@ def test_right_results_never_flagged_wrong_ones_always(tree, data, template, dec
     v = _safe_value(tree)
     assume(v is not None)
     expr = render(tree, lambda op: data.draw(st.sampled_from(OPS[op])))
+    # the checker's documented reach: an expression starts at most MAX_LEFT_TOKENS before "="
+    assume(len(tokenize(expr)) <= MAX_LEFT_TOKENS)
     good = template.format(c=f"{expr} = {_result_text(v, decimals)}")
     comps = find_computations(good)
     assert len(comps) == 1 and comps[0].ok, (good, comps)
@@ -219,3 +223,16 @@ def test_deep_nesting_is_not_a_crash():
     assert find_computations("1 + 1 = " + "(" * 5000 + "2" + ")" * 5000) == []
     assert [c.ok for c in find_computations("1 + 1 = " + "(" * 20 + "2" + ")" * 20)] == [True]
     assert find_computations("2^{99999} = 1") == []
+
+
+def test_long_left_sides_within_reach_are_checked():
+    # found by hypothesis: 67 tokens left of the "=", past the checker's old 60-token reach
+    text = "So ((\\frac{1}{1}^{0}) + (\\frac{1}{1} + \\frac{1}{1})) + ((\\frac{1}{1}^{0}) + (\\frac{1}{1}^{0})) = 5."
+    assert [c.ok for c in find_computations(text)] == [True]
+    assert [c.ok for c in find_computations(text.replace("= 5", "= 6"))] == [False]
+    long_sum = " + ".join(["(1 + 1)"] * 40)  # 199 tokens
+    assert len(tokenize(long_sum)) <= MAX_LEFT_TOKENS
+    assert [c.ok for c in find_computations(f"Total: {long_sum} = 80.")] == [True]
+    # beyond the reach: not checked (never a wrong verdict on a fragment of the expression)
+    longer = " + ".join(["(1 + 1)"] * 60)
+    assert find_computations(f"Total: {longer} = 999.") == []

@@ -14,6 +14,7 @@ import sys
 from mistakelab.cli import run_cmd as _run  # noqa: F401  (registers its commands)
 from mistakelab.cli import locate_cmd as _locate  # noqa: F401  # isort: skip
 from mistakelab.cli import info_cmd as _info  # noqa: F401  # isort: skip
+from mistakelab.cli import report_cmd as _report  # noqa: F401  # isort: skip
 from mistakelab.cli import blindspot_cmd as _blindspot  # noqa: F401  # isort: skip
 from mistakelab.cli.common import app
 

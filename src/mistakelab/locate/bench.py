@@ -10,11 +10,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from mistakelab.context import CallFailed
 from mistakelab.core.types import GenParams
 from mistakelab.locate.base import Locator, LocatorResult, locate_context
 from mistakelab.locate.records import LocateRecord
 from mistakelab.metrics.processbench import LocatorScore, score_locator
-from mistakelab.runner.gateway import ModelCaller, UnitGateway
+from mistakelab.context.caller import ModelCaller, UnitGateway
+from mistakelab.store import LocatePrediction, RunStore, save_locate
 
 
 @dataclass
@@ -26,6 +28,13 @@ class Prediction:
     result: LocatorResult
     calls: int
     tokens: int
+    #: why the record has no prediction because a model call failed (after the backend's
+    #: retries): a failure, not a wrong prediction, so it is left out of every score
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 @dataclass
@@ -42,11 +51,18 @@ class LocatorRun:
     def ident(self) -> str:
         return self.key or self.name
 
+    @property
+    def failed(self) -> list[Prediction]:
+        """Records whose model calls failed: no prediction, not scored (run again to retry)."""
+        return [p for p in self.predictions if p.failed]
+
     def groups(self, by: str = "split") -> dict[str, list[Prediction]]:
-        """Predictions per split (or per ``source``: natural / injected / gold), plus "all"
-        when there are several groups."""
+        """Scored predictions (failed records left out) per split (or per ``source``:
+        natural / injected / gold), plus "all" when there are several groups."""
         out: dict[str, list[Prediction]] = {}
         for p in self.predictions:
+            if p.failed:
+                continue
             out.setdefault(str(getattr(p, by) or "?"), []).append(p)
         if len(out) > 1:
             out["all"] = list(self.predictions)
@@ -74,15 +90,29 @@ async def run_locators(records: list[LocateRecord], runs: list[LocatorRun], para
         async with sem:
             gw = UnitGateway(run.caller, f"locate|{run.ident}|{rec.id}") if run.caller else None
             ctx = locate_context(rec, gw, run.ident, params, seed)
+            error = None
             try:
                 res = await run.locator.locate(rec, ctx)
-            except Exception as exc:  # noqa: BLE001 - a failing record is a missed prediction
+            except CallFailed as exc:  # the model did not answer: a failure, retried next time
+                res, error = LocatorResult(first_error=None, note=f"failed: {exc.error}"), exc.error
+            except Exception as exc:  # noqa: BLE001 - a locator that breaks on a record made no prediction
                 res = LocatorResult(first_error=None, note=f"{type(exc).__name__}: {exc}")
             calls = ctx.trace.calls
             tokens = sum(c.completion.prompt_tokens + c.completion.completion_tokens for c in calls)
             if on_done:
                 on_done(run.name, rec.id)
-            return Prediction(rec.id, rec.split, rec.source, rec.label, res, len(calls), tokens)
+            return Prediction(rec.id, rec.split, rec.source, rec.label, res, len(calls), tokens, error)
 
     for run in runs:
         run.predictions = list(await asyncio.gather(*(one(run, r) for r in records)))
+
+
+def store_predictions(store: RunStore, run_id: str, records: list[LocateRecord], runs: list[LocatorRun]) -> None:
+    """Keep the records and every run's predictions in the run store (reports read them).
+    A failed record (its model call failed) is no prediction: it is not stored, and its
+    next scoring replaces nothing but what it answers."""
+    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.label, p.result.first_error,
+                             run.locator.oracle or p.result.oracle, p.calls, p.tokens,
+                             p.result.model_dump(mode="json"))
+            for run in runs for p in run.predictions if not p.failed]
+    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True) for r in records], rows)

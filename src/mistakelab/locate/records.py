@@ -62,6 +62,12 @@ def load_records(path: str | Path, split: str | None = None) -> list[LocateRecor
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecordError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); is it a JSONL file?") from None
+    except OSError as exc:
+        raise RecordError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if "\x00" in text:
+        raise RecordError(f"{path}: holds NUL bytes: a binary file, not JSONL/JSON records")
     if path.suffix == ".json":
         try:
             rows = json.loads(text)

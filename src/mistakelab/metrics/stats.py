@@ -67,3 +67,23 @@ def paired_difference(a: list[bool], b: list[bool], z: float = Z95) -> PairedDif
     lower = math.sqrt(max(0.0, (pb - lb) ** 2 - 2 * phi * (pb - lb) * (ua - pa) + (ua - pa) ** 2))
     upper = math.sqrt(max(0.0, (ub - pb) ** 2 - 2 * phi * (ub - pb) * (pa - la) + (pa - la) ** 2))
     return PairedDiff(n, diff, max(-1.0, diff - lower), min(1.0, diff + upper), a_only, b_only)
+
+
+def mean_interval(values: list[float], z: float = Z95) -> tuple[float, float, float]:
+    """(mean, low, high): the mean with its 95% normal-approximation interval
+    (``z * sd / sqrt(n)``; sd with Bessel's correction). One value: an interval of width 0.
+
+    Example:
+        >>> m, lo, hi = mean_interval([100.0, 200.0, 300.0])
+        >>> m, round(lo, 1), round(hi, 1)
+        (200.0, 86.8, 313.2)
+    """
+    n = len(values)
+    if n == 0:
+        return (0.0, 0.0, 0.0)
+    mean = sum(values) / n
+    if n == 1:
+        return (mean, mean, mean)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = z * sd / math.sqrt(n)
+    return (mean, mean - half, mean + half)

@@ -10,13 +10,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mistakelab.core.types import Result
 from mistakelab.metrics.rounds import cumulative_accuracy, turns_to_success
-from mistakelab.metrics.selfcorrect import SelfCorrection, self_correction
-from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
+from mistakelab.metrics.selfcorrect import self_correction
+from mistakelab.metrics.stats import PairedDiff, mean_interval, paired_difference, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class StrategySummary:
     pass_at_k: float | None
     pass_ci: tuple[float, float] | None
     mean_tokens: float
+    tokens_ci: tuple[float, float]  # 95% interval of the mean tokens per problem
     mean_completion_tokens: float
     mean_seconds: float
     mean_calls: float
@@ -42,11 +43,17 @@ class StrategySummary:
     failed: int  # units that produced no answer (failed calls); never in n or accuracy
     #: mean tokens per problem by model role ("solver", "critic", ...)
     tokens_by_role: dict[str, float]
-    #: CL / CS / RSS of first vs final answer (strategies whose traces hold several answers)
-    self_correction: SelfCorrection | None = None
+    #: CL / CS / RSS of first vs final answer with 95% intervals (strategies whose traces
+    #: hold several answers; None elsewhere or where undefined), see metrics.selfcorrect
+    cl: float | None = None
+    cl_ci: tuple[float, float] | None = None
+    cs: float | None = None
+    cs_ci: tuple[float, float] | None = None
+    rss: float | None = None
+    rss_ci: tuple[float, float] | None = None
     #: share solved within the first i+1 ATTEMPT answers (multi-round strategies), and the
     #: mean number of answers up to the first correct one
-    cumulative: list[float] = field(default_factory=list)
+    cumulative: list[float] | None = None
     turns_to_success: float | None = None
 
 
@@ -92,6 +99,7 @@ def summarize(results: list[Result], strategy_order: list[str] | None = None) ->
                 pass_at_k=(pk / len(sampled)) if sampled else None,
                 pass_ci=wilson_interval(pk, len(sampled)) if sampled else None,
                 mean_tokens=sum(r.tokens for r in rs) / max(n, 1),
+                tokens_ci=mean_interval([float(r.tokens) for r in rs])[1:],
                 mean_completion_tokens=sum(r.completion_tokens for r in rs) / max(n, 1),
                 mean_seconds=sum(r.seconds for r in rs) / max(n, 1),
                 mean_calls=sum(r.calls for r in rs) / max(n, 1),
@@ -109,9 +117,13 @@ def _revisions(rs: list[Result]) -> dict[str, Any]:
     if not (rounds or any(r.pass_at_k is not None for r in rs)):
         return {}
     pairs = [(r.first_correct, r.correct) for r in rs if r.first_correct is not None]
-    return {"self_correction": self_correction([a for a, _ in pairs], [b for _, b in pairs]),
-            "cumulative": cumulative_accuracy(rs) if rounds else [],
-            "turns_to_success": turns_to_success(rs) if rounds else None}
+    sc = self_correction([a for a, _ in pairs], [b for _, b in pairs])
+    out: dict[str, Any] = {"cl": sc.cl, "cl_ci": sc.cl_ci if sc.cl is not None else None,
+                           "cs": sc.cs, "cs_ci": sc.cs_ci if sc.cs is not None else None,
+                           "rss": sc.rss, "rss_ci": sc.rss_ci}
+    if rounds:
+        out.update(cumulative=cumulative_accuracy(rs), turns_to_success=turns_to_success(rs))
+    return out
 
 
 def _tokens_by_role(rs: list[Result]) -> dict[str, float]:

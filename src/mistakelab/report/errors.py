@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
-from mistakelab.store.db import RunStore
+from mistakelab.core.trace import Trace
+from mistakelab.core.types import Problem
+from mistakelab.store.db import RunStore, UnitRow
 from mistakelab.tasks.base import Task
 
 
@@ -29,9 +32,30 @@ class ErrorProfile:
 
 def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list[ErrorProfile]:
     """One profile per (task label, strategy) of the run."""
-    profiles: dict[tuple[str, str], ErrorProfile] = {}
     problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
-    for unit in store.units(run_id):
+
+    def units() -> Iterable[tuple[UnitRow, Trace | None]]:
+        for unit in store.units(run_id):
+            wrong = unit.result is not None and unit.result.status != "failed" and not unit.result.correct
+            yield unit, store.trace(run_id, unit.unit_key) if wrong else None
+
+    return profile_units(units(), problems, tasks)
+
+
+def final_solution_text(trace: Trace | None) -> str | None:
+    """The text of the last model call that produced an answer (what the profiles judge)."""
+    answered = [a for a in (trace.answers if trace else []) if a.call is not None]
+    if trace is None or not answered:
+        return None
+    return trace.calls[answered[-1].call].completion.text  # type: ignore[index]
+
+
+def profile_units(units: Iterable[tuple[UnitRow, Trace | None]], problems: dict[str, dict[str, Problem]],
+                  tasks: dict[str, Any]) -> list[ErrorProfile]:
+    """The profiles of already loaded units (each with its trace; only wrong ones need it).
+    ``tasks`` maps task labels to anything with the task's ``verify_steps``."""
+    profiles: dict[tuple[str, str], ErrorProfile] = {}
+    for unit, trace in units:
         r = unit.result
         if r is None or r.status == "failed":
             continue
@@ -40,14 +64,12 @@ def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list
         if r.correct:
             continue
         prof.wrong += 1
-        trace = store.trace(run_id, unit.unit_key)
-        answered = [a for a in (trace.answers if trace else []) if a.call is not None]
+        text = final_solution_text(trace)
         task = tasks.get(unit.task)
         problem = problems.get(unit.task, {}).get(unit.problem_id)
-        if not answered or task is None or problem is None or trace is None:
+        if text is None or task is None or problem is None:
             prof.no_verifier += 1
             continue
-        text = trace.calls[answered[-1].call].completion.text
         verdict = task.verify_steps(problem, text)
         if verdict is None:
             prof.no_verifier += 1

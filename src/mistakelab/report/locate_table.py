@@ -6,6 +6,7 @@ from rich.table import Table
 
 from mistakelab.locate.bench import LocatorRun, Prediction
 from mistakelab.metrics.stats import paired_difference
+from mistakelab.report.text import literal
 
 
 def _pct(x: float) -> str:
@@ -33,7 +34,7 @@ def _paired(base: dict[str, bool], preds: list[Prediction]) -> str:
 def locator_table(runs: list[LocatorRun], title: str = "", by: str = "split") -> Table:
     """One row per locator and group (``by``: split or source), first locator as the baseline
     of the paired column."""
-    t = Table(title=title or None)
+    t = Table(title=literal(title, one_line=True) if title else None)
     for col in ("locator", by, "n err/cor", "acc_err % [CI]", "acc_cor % [CI]", "F1 % [CI]",
                 "Δ exact-match pts vs first [CI]", "early", "exact", "late", "missed", "no pred", "false alarm",
                 "calls/rec", "tokens/rec", "oracle"):
@@ -45,7 +46,8 @@ def locator_table(runs: list[LocatorRun], title: str = "", by: str = "split") ->
             c = s.confusion
             calls, tokens = run.cost(group, by)
             t.add_row(
-                run.name + (" [oracle-assisted]" if run.locator.oracle else ""), group,
+                literal(run.name + (" [oracle-assisted]" if run.locator.oracle else ""), one_line=True),
+                literal(group, one_line=True),
                 f"{s.n_err}/{s.n_cor}",
                 f"{_pct(s.acc_err)} {_ci(s.acc_err_ci)}" if s.n_err else "–",
                 f"{_pct(s.acc_cor)} {_ci(s.acc_cor_ci)}" if s.n_cor else "–",

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mistakelab.metrics.summary import StrategySummary
+from mistakelab.report.text import literal
 
 
 def _pct(x: float) -> str:
@@ -21,12 +22,11 @@ def _ci(lo: float, hi: float) -> str:
 
 
 def _self_correction(r: StrategySummary) -> str:
-    sc = r.self_correction
-    if sc is None:
+    if r.cl is None and r.cs is None and r.rss is None:
         return "–"
-    cl = "–" if sc.cl is None else _pct(sc.cl)
-    cs = "–" if sc.cs is None else _pct(sc.cs)
-    return f"{cl} / {cs} / {'–' if sc.rss is None else f'{sc.rss:.2f}'}"
+    cl = "–" if r.cl is None else _pct(r.cl)
+    cs = "–" if r.cs is None else _pct(r.cs)
+    return f"{cl} / {cs} / {'–' if r.rss is None else f'{r.rss:.2f}'}"
 
 
 def rounds_lines(rows: list[StrategySummary]) -> list[str]:
@@ -34,7 +34,7 @@ def rounds_lines(rows: list[StrategySummary]) -> list[str]:
     mean answers to the first correct one."""
     out = []
     for r in rows:
-        if len(r.cumulative) > 1:
+        if r.cumulative and len(r.cumulative) > 1:
             curve = " → ".join(_pct(x) for x in r.cumulative)
             turns = "–" if r.turns_to_success is None else f"{r.turns_to_success:.2f}"
             out.append(f"{r.strategy}: solved within round 1..{len(r.cumulative)} (%): {curve}; "
@@ -44,11 +44,11 @@ def rounds_lines(rows: list[StrategySummary]) -> list[str]:
 
 def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     """A rich Table of strategy summaries for one (model, task) group."""
-    table = Table(title=title or None, show_lines=False, pad_edge=False)
+    table = Table(title=literal(title, one_line=True) if title else None, show_lines=False, pad_edge=False)
     roles = sorted({role for r in rows for role in r.tokens_by_role}, key=lambda x: (x != "solver", x))
     by_role = len(roles) > 1
     for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
-                "CL / CS / RSS", "pass@k % [95% CI]", "tok/prob", *(["tok/prob by role"] if by_role else []),
+                "CL / CS / RSS", "pass@k % [95% CI]", "tok/prob [95% CI]", *(["tok/prob by role"] if by_role else []),
                 "calls/prob", "s/prob", "failed", "oracle"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
@@ -60,9 +60,9 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
         pk = "–" if r.pass_at_k is None or r.pass_ci is None else f"{_pct(r.pass_at_k)} {_ci(*r.pass_ci)}"
         split = [" / ".join(f"{role} {r.tokens_by_role.get(role, 0):.0f}" for role in roles)] if by_role else []
         table.add_row(
-            r.strategy + (" [oracle-assisted]" if r.oracle else ""), str(r.n),
+            literal(r.strategy + (" [oracle-assisted]" if r.oracle else ""), one_line=True), str(r.n),
             f"{_pct(r.accuracy)} {_ci(*r.ci)}", vs, str(r.wrong_to_right), str(r.right_to_wrong),
-            _self_correction(r), pk, f"{r.mean_tokens:.0f}", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
+            _self_correction(r), pk, f"{r.mean_tokens:.0f} [{r.tokens_ci[0]:.0f}, {r.tokens_ci[1]:.0f}]", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
             str(r.failed), "yes" if r.oracle else "no",
         )
     return table

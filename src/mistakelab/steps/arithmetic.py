@@ -62,7 +62,10 @@ _APPROX_WORDS = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.;!?](?:\s|$)")
 _APPROX_BEFORE, _APPROX_AFTER = 50, 30
-_MAX_LEFT_TOKENS = 60
+# How far left of an "=" an expression may start, in tokens: long enough for any written
+# computation (a \frac is 7 tokens, \frac{a}{b}^{n} 11), short enough that trying every start
+# stays cheap on pathological text. An expression that starts further left is not checked.
+MAX_LEFT_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,7 @@ def _left_side(toks: list[Token], a: int, e: int, chained: bool) -> tuple[int, V
             return a, parse_span(toks, a, e)
         except (ParseFail, Undefined):
             pass
-    for i in range(max(a, e - _MAX_LEFT_TOKENS), e):
+    for i in range(max(a, e - MAX_LEFT_TOKENS), e):
         if toks[i].kind not in ("num", "lp", "frac", "op"):
             continue
         try:

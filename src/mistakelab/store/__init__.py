@@ -1,6 +1,8 @@
 """The SQLite run store."""
 
-from mistakelab.store.db import RunInfo, RunStore, UnitRow, cache_key
+from mistakelab.store.db import RunInfo, RunStore, StoreError, UnitRow, cache_key
+from mistakelab.store.locate import LocatePrediction, locate_predictions, locate_records, save_locate
 from mistakelab.store.migrations import MIGRATIONS, apply_migrations
 
-__all__ = ["MIGRATIONS", "RunInfo", "RunStore", "UnitRow", "apply_migrations", "cache_key"]
+__all__ = ["MIGRATIONS", "LocatePrediction", "RunInfo", "RunStore", "StoreError", "UnitRow", "apply_migrations",
+           "cache_key", "locate_predictions", "locate_records", "save_locate"]

@@ -30,7 +30,18 @@ from typing import Any, Iterator, Sequence
 
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Completion, GenParams, Message, Problem, Result
-from mistakelab.store.migrations import apply_migrations
+from mistakelab.store.migrations import NotAStoreError, apply_migrations, check_schema
+from mistakelab.store.texts import pack_json, unpack
+
+
+class StoreError(RuntimeError):
+    """A run store that cannot be opened or written: the message names the file and why."""
+
+
+# A writer that finds the database locked by another process (after the busy timeout)
+# retries its batch this many times, waiting a little longer each time.
+WRITE_RETRIES = 5
+BUSY_TIMEOUT_MS = 10_000
 
 
 # Bumped when what a completion's per-token statistics mean changes, so that cached
@@ -82,14 +93,17 @@ class UnitRow:
 
 
 class RunStore:
-    """All runs under one SQLite file (WAL mode; safe for one writer process)."""
+    """All runs under one SQLite file. WAL mode with a busy timeout and retried writes, so
+    several processes may use one store at once (each commits its own rows; a second process
+    on the same run repeats the model calls of units it did not see finished).
+
+    Raises :class:`StoreError` for a path that cannot be opened or a file that is not a
+    mistakelab store."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.conn = self._connect()
-        apply_migrations(self.conn)
+        self.conn = self._open()
         # Completions written by this process, so cache look-ups see them before commit.
         self._recent: dict[str, str] = {}
         self._known_keys: set[str] | None = None
@@ -99,11 +113,44 @@ class RunStore:
         self._writer = threading.Thread(target=self._write_loop, name="mistakelab-store", daemon=True)
         self._writer.start()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _open(self) -> sqlite3.Connection:
+        where = f"run store {self.path}"
+        if self.path.is_dir():
+            raise StoreError(f"{where}: is a folder, not a file")
+        blocking = next((d for d in [*reversed(self.path.parents)] if d.exists() and not d.is_dir()), None)
+        if blocking is not None:
+            raise StoreError(f"{where}: cannot create its folder ({blocking} is a file)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{where}: cannot create its folder ({exc.strerror or exc})") from None
+        try:
+            conn = self._connect(check=True)
+        except NotAStoreError as exc:
+            raise StoreError(f"{where}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{where}: {_why(exc)}") from None
+        try:
+            apply_migrations(conn)
+        except NotAStoreError as exc:
+            conn.close()
+            raise StoreError(f"{where}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{where}: {_why(exc)}") from None
+        return conn
+
+    def _connect(self, check: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if check:  # before anything writes: a foreign file is never changed
+                check_schema(conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _write_loop(self) -> None:
@@ -118,11 +165,7 @@ class RunStore:
                     break
             stop = any(b is None for b in batch)
             try:
-                conn.execute("BEGIN")
-                for b in batch:
-                    for sql, args in b or ():
-                        conn.execute(sql, args)
-                conn.execute("COMMIT")
+                _commit_retrying(conn, [st for b in batch for st in b or ()])
             except BaseException as exc:  # noqa: BLE001 - surfaced by flush()
                 self._writer_error = exc
             for _ in batch:
@@ -133,15 +176,33 @@ class RunStore:
 
     def _enqueue(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
         """Queue statements that must commit together (a kill leaves all or none of them)."""
-        if self._writer_error is not None:
-            raise RuntimeError(f"run store {self.path}: write failed") from self._writer_error
+        self._raise_writer_error()
         self._queue.put(list(statements))
+
+    def _raise_writer_error(self) -> None:
+        if self._writer_error is not None:
+            raise StoreError(f"run store {self.path}: write failed: {_why(self._writer_error)}") \
+                from self._writer_error
 
     def flush(self) -> None:
         """Wait until every queued write is committed."""
         self._queue.join()
-        if self._writer_error is not None:
-            raise RuntimeError(f"run store {self.path}: write failed") from self._writer_error
+        self._raise_writer_error()
+
+    # -- long texts, stored once ---------------------------------------------------------
+    def _packed(self, doc: str) -> tuple[str, list[tuple[str, tuple[Any, ...]]]]:
+        """``doc`` with its long strings as chunk references, and the chunk inserts that must
+        commit with it."""
+        packed, chunks = pack_json(doc)
+        return packed, [("INSERT OR IGNORE INTO texts VALUES (?,?)", (h, body)) for h, body in chunks.items()]
+
+    def _unpacked(self, doc: str) -> str:
+        return unpack(doc, self._chunk)
+
+    def _chunk(self, digest: str) -> str:
+        for (body,) in self._rows("SELECT body FROM texts WHERE hash=?", (digest,)):
+            return body
+        raise StoreError(f"run store {self.path}: text chunk {digest[:12]} is missing (damaged store)")
 
     def close(self) -> None:
         if self._writer.is_alive():
@@ -150,9 +211,14 @@ class RunStore:
             self._writer.join()
         self.conn.close()
 
-    def _write(self, sql: str, args: Sequence[Any] = ()) -> None:
+    def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One statement, committed now (retried while another process holds the lock);
+        returns the rows it changed."""
         with self._lock:
-            self.conn.execute(sql, args)
+            try:
+                return _commit_retrying(self.conn, [(sql, tuple(args))])
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"run store {self.path}: write failed: {_why(exc)}") from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         with self._lock:
@@ -167,13 +233,9 @@ class RunStore:
         from mistakelab import __version__
 
         now = time.time()
-        with self._lock:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, name, now, now, "running", json.dumps(config, sort_keys=True),
-                 git_rev, __version__),
-            )
-        return cur.rowcount == 1
+        return self._write("INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?,?,?,?)",
+                           (run_id, name, now, now, "running", json.dumps(config, sort_keys=True),
+                            git_rev, __version__)) == 1
 
     def set_status(self, run_id: str, status: str) -> None:
         self.flush()
@@ -192,17 +254,19 @@ class RunStore:
 
     # -- problems -----------------------------------------------------------------------
     def save_problems(self, run_id: str, task: str, problems: Sequence[Problem]) -> None:
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for i, p in enumerate(problems):
+            doc, chunks = self._packed(p.model_dump_json())
+            statements += [*chunks, ("INSERT OR IGNORE INTO problems VALUES (?,?,?,?,?)", (run_id, task, i, p.id, doc))]
         with self._lock:
-            self.conn.execute("BEGIN")
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO problems VALUES (?,?,?,?,?)",
-                [(run_id, task, i, p.id, p.model_dump_json()) for i, p in enumerate(problems)],
-            )
-            self.conn.execute("COMMIT")
+            try:
+                _commit_retrying(self.conn, statements)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"run store {self.path}: write failed: {_why(exc)}") from None
 
     def load_problems(self, run_id: str, task: str) -> list[Problem]:
         return [
-            Problem.model_validate_json(r[0])
+            Problem.model_validate_json(self._unpacked(r[0]))
             for r in self._rows(
                 "SELECT problem_json FROM problems WHERE run_id=? AND task=? ORDER BY position",
                 (run_id, task),
@@ -220,10 +284,11 @@ class RunStore:
     def save_unit(self, run_id: str, unit_key: str, result: Result, trace: Trace) -> None:
         """Store a finished or failed unit (``result.status``); idempotent: re-saving
         replaces, never duplicates. Failed units are retried when the run resumes."""
-        self._enqueue((
+        trace_doc, chunks = self._packed(trace.model_dump_json())
+        self._enqueue(*chunks, (
             "INSERT OR REPLACE INTO units VALUES (?,?,?,?,?,?,?,?,?,?)",
             (run_id, unit_key, result.model, result.task, result.strategy, result.problem_id,
-             result.status, result.model_dump_json(), trace.model_dump_json(), time.time()),
+             result.status, result.model_dump_json(), trace_doc, time.time()),
         ))
 
     def units(self, run_id: str) -> list[UnitRow]:
@@ -237,12 +302,22 @@ class RunStore:
             )
         ]
 
+    def units_with_traces(self, run_id: str) -> Iterator[tuple[UnitRow, Trace | None]]:
+        """Every unit of the run with its trace, in one query (reports read them all)."""
+        self.flush()
+        for r in self._rows(
+            "SELECT unit_key, model, task, strategy, problem_id, status, result_json, trace_json "
+            "FROM units WHERE run_id=? ORDER BY rowid", (run_id,),
+        ):
+            yield (UnitRow(r[0], r[1], r[2], r[3], r[4], r[5], Result.model_validate_json(r[6]) if r[6] else None),
+                   Trace.model_validate_json(r[7]) if r[7] else None)
+
     def trace(self, run_id: str, unit_key: str) -> Trace | None:
         self.flush()
         for r in self._rows(
             "SELECT trace_json FROM units WHERE run_id=? AND unit_key=?", (run_id, unit_key)
         ):
-            return Trace.model_validate_json(r[0]) if r[0] else None
+            return Trace.model_validate_json(self._unpacked(r[0])) if r[0] else None
         return None
 
     # -- calls and cache ----------------------------------------------------------------
@@ -264,17 +339,19 @@ class RunStore:
         )
         comp = completion.model_dump_json()
         now = time.time()
+        request_doc, request_chunks = self._packed(request)
+        comp_doc, comp_chunks = self._packed(comp)
         log = ("INSERT INTO calls (run_id, unit_key, cache_key, model, purpose, cached,"
                " request_json, completion_json, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-               (run_id, unit_key, key, model, purpose, int(completion.cached), request, comp, now))
+               (run_id, unit_key, key, model, purpose, int(completion.cached), request_doc, comp_doc, now))
         if completion.ok and not completion.cached:
             self._recent[key] = comp
             # cache entry and call log in one transaction: a kill between them would leave a
             # cached completion whose original call is missing from the log
-            self._enqueue(("INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
-                           (key, model, request, comp, now)), log)
+            self._enqueue(*request_chunks, *comp_chunks, ("INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
+                                                          (key, model, request_doc, comp_doc, now)), log)
         else:
-            self._enqueue(log)
+            self._enqueue(*request_chunks, *comp_chunks, log)
 
     def cached_completion(self, key: str) -> Completion | None:
         if key in self._recent:
@@ -285,7 +362,7 @@ class RunStore:
         if key not in self._known_keys:
             return None
         for r in self._rows("SELECT completion_json FROM completion_cache WHERE key=?", (key,)):
-            return Completion.model_validate_json(r[0]).model_copy(update={"cached": True})
+            return Completion.model_validate_json(self._unpacked(r[0])).model_copy(update={"cached": True})
         return None
 
     def call_counts(self, run_id: str) -> tuple[int, int]:
@@ -300,3 +377,44 @@ class RunStore:
             else:
                 made = n
         return made, cached
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, in words a user can act on."""
+    msg = str(exc)
+    if "file is not a database" in msg:
+        return "not an SQLite database (so not a mistakelab run store)"
+    if "unable to open database file" in msg:
+        return "cannot open the file (missing folder or no permission)"
+    if "readonly database" in msg:
+        return "the file is read-only"
+    if "database is locked" in msg:
+        return f"the database stayed locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s, {WRITE_RETRIES} tries)"
+    return f"{type(exc).__name__}: {msg}"
+
+
+def _commit_retrying(conn: sqlite3.Connection, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> int:
+    """Run ``statements`` in one write transaction; when another process holds the
+    database past the busy timeout, roll back and try again (a few times). Returns the rows
+    changed."""
+    for attempt in range(WRITE_RETRIES):
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock now (waits busy_timeout)
+            changed = 0
+            for sql, args in statements:
+                changed += conn.execute(sql, args).rowcount
+            conn.execute("COMMIT")
+            return changed
+        except sqlite3.OperationalError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if attempt == WRITE_RETRIES - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt)
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover

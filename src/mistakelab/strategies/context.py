@@ -42,7 +42,8 @@ class FirstError(BaseModel):
 
     @property
     def found(self) -> bool:
-        return self.step is not None and self.step >= 0
+        # a critic may name a step the solution does not have (ProcessBench keeps it): not found
+        return self.step is not None and 0 <= self.step < len(self.steps)
 
     @property
     def prefix(self) -> str:

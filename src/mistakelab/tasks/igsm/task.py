@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import random
 import re
+from collections import OrderedDict
 from typing import Any
 
 from mistakelab.answers import normalize_answer
 from mistakelab.core.types import Problem, Verdict
 from mistakelab.steps.types import InjectedSolution, StepVerdict
 from mistakelab.tasks.base import Task, tasks
-from mistakelab.tasks.igsm.align import split_solution
+from mistakelab.tasks.igsm.align import Aligner, split_solution
 from mistakelab.tasks.igsm.graph import GenConfig, generate
 from mistakelab.tasks.igsm.inject import inject
 from mistakelab.tasks.igsm.model import Spec
@@ -62,6 +63,7 @@ class IGSMTask(Task):
     def __init__(self, min_ops: int = 2, max_ops: int = 12, distractors: Any = (2, 5),
                  modulo: int | None = None, layers: Any = (2, 4), max_value: int = 999,
                  ops: Any = None) -> None:
+        self._aligners: OrderedDict[tuple[str, str], tuple[Spec, Aligner]] = OrderedDict()
         if ops is not None:
             min_ops, max_ops = _range(ops, "ops")
         if not 1 <= min_ops <= max_ops:
@@ -118,10 +120,25 @@ class IGSMTask(Task):
     def verify_steps(self, problem: Problem, text: str) -> StepVerdict:
         """Mark every step of ``text`` (see :mod:`mistakelab.tasks.igsm.verify`)."""
         steps = split_solution(text)
-        marks = mark_steps(self.spec(problem), steps)
+        spec, aligner = self._aligned(problem)
+        marks = mark_steps(spec, steps, aligner)
         ex = self.extract(text)
         final = self.check(problem, ex.text, ex.method).correct if ex.found else None
         return StepVerdict.from_marks(steps, marks, final_correct=final)
+
+    def _aligned(self, problem: Problem) -> tuple[Spec, Aligner]:
+        """The problem's spec and aligner, kept for the last problems seen: a report or a
+        locator checks many solutions of one problem, and each aligner compiles its patterns."""
+        cache = self._aligners
+        key = (problem.id, problem.question)
+        if key in cache:
+            cache.move_to_end(key)
+        else:
+            spec = self.spec(problem)
+            cache[key] = (spec, Aligner(spec))
+            if len(cache) > 64:
+                cache.popitem(last=False)
+        return cache[key]
 
     def gold_solution(self, problem: Problem) -> str:
         """One line per gold step, then ``The answer is \\boxed{N}.``"""

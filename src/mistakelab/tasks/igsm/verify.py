@@ -62,9 +62,10 @@ class _Reading:
     claims: list[tuple[str, Number]] = field(default_factory=list)  # other counts it states
 
 
-def mark_steps(spec: Spec, steps: list[Step]) -> list[StepMark]:
-    """One :class:`StepMark` per step (see the module docstring for the rules)."""
-    aligner = Aligner(spec)
+def mark_steps(spec: Spec, steps: list[Step], aligner: Aligner | None = None) -> list[StepMark]:
+    """One :class:`StepMark` per step (see the module docstring for the rules); ``aligner``:
+    this problem's, when the caller keeps one (building it compiles the problem's patterns)."""
+    aligner = aligner or Aligner(spec)
     qs = spec.by_key()
     need = set(spec.necessary)
     ledger = _Ledger()

@@ -66,6 +66,7 @@ class Mention:
     modal: str = ""
     hedge: bool = False
     reported: bool = False  # inside reported speech ("Zoey says that Oliver is a knave")
+    negated: bool = False  # said as a denial ("Zoey cannot be a knave", "Oliver is not a knight")
 
 
 @dataclass
@@ -160,11 +161,16 @@ class _Patterns:
         self.speaker = re.compile(
             rf"(?P<a>{name})'s\s+(?:own\s+)?(?:statement|claim|words|assertion|sentence|remark)|(?P<b>{name})\s+"
             rf"(?:says|said|claims|claimed|states|stated|asserts|asserted|tells|told|insists|declares|declared)(?!\w)"
-            rf"|(?i:according\s+to)\s+(?P<c>{name})|(?i:what)\s+(?P<d>{name})\s+(?:says|said|claims|claimed|states|stated)")
+            rf"|(?i:according\s+to)\s+(?P<c>{name})|(?i:what)\s+(?P<d>{name})\s+(?:says|said|claims|claimed|states|stated)"
+            rf"|(?i:statement|claim|words|assertion)\s+of\s+(?P<e>{name})")
+        # "the false claim of their own": the statement of the sentence's subject
+        self.own = re.compile(r"(?i)\b(?:statement|claim|words|assertion)\s+of\s+(?:their|his|her)\s+own\b|"
+                              r"\b(?:their|his|her)\s+own\s+(?:statement|claim|words|assertion)\b")
         self.reported = re.compile(
             rf"{name}\s+(?:says|said|claims|claimed|states|stated|asserts|asserted|tells\s+(?:us|you)|told\s+(?:us|you)|"
             rf"insists|declares|declared|accuses)(?:\s+that)?(?!\w)|(?i:according\s+to)\s+{name}\s*,?|"
-            rf"(?i:(?:statement|claim|assertion|words)\s+(?:(?:is|was)\s+)?(?:that(?!\w)|:))")
+            rf"(?i:(?:statement|claim|assertion|words)(?:\s+of\s+(?:(?:their|his|her)\s+own|{name}))?\s+"
+            rf"(?:(?:is|was)\s+)?(?:that(?!\w)|:))")
         self.name = re.compile(name)
 
 
@@ -208,7 +214,7 @@ def find_mentions(text: str, v: Vocab, truth: bool = False) -> list[Mention]:
         if negated:
             side = None if side is None else not side
             canon = v.opposite(canon)
-        out.append(Mention(name, start, end, side, canon, kind, modal, hedge))
+        out.append(Mention(name, start, end, side, canon, kind, modal, hedge, negated=negated))
 
     for m in pat.pred.finditer(text):
         names = [x for x in pat.name.findall(m.group("subj")) if v.is_name(x)]
@@ -265,10 +271,16 @@ def _dedupe(ms: list[Mention]) -> list[Mention]:
 def speakers(text: str, v: Vocab) -> list[str]:
     """People whose statements ``text`` refers to ("Zoey's statement", "Oliver says")."""
     found = []
-    for m in patterns(v).speaker.finditer(text):
+    pat = patterns(v)
+    for m in pat.speaker.finditer(text):
         nm = next(g for g in m.groups() if g)
         if v.is_name(nm) and nm not in found:
             found.append(nm)
+    for m in pat.own.finditer(text):
+        start = max([a for a, _ in sentences(text) if a <= m.start()] or [0])
+        before = [nm for nm in pat.name.findall(text, start, m.start()) if v.is_name(nm)]
+        if before and before[0] not in found:  # the sentence's subject: its first name
+            found.append(before[0])
     return found
 
 

@@ -34,14 +34,20 @@ from mistakelab.steps.types import StepMark, StepVerdict
 from mistakelab.tasks.knights_knaves.check import _MARKER
 from mistakelab.tasks.knights_knaves.logic import (consistency_mask, evaluate, from_json, full_mask,
                                                    knight_mask, truth_table)
-from mistakelab.tasks.knights_knaves.parse import Mention, Vocab, clean, find_mentions, names_in, sentences, speakers
+from mistakelab.tasks.knights_knaves.parse import (Mention, Vocab, clean, find_mentions, names_in, reported_spans,
+                                                   sentences, speakers)
 from mistakelab.tasks.knights_knaves.vocab import role_phrase
 
 _ASSUME = re.compile(r"(?i)\b(?:assume|assuming|suppose|supposing|let'?s\s+say|let\s+us\s+say|"
                      r"hypothetically|case\s+\d+\s*[:.)]|consider\s+the\s+case|in\s+the\s+case)")
 _IF = re.compile(r"(?i)(?<!\bonly\s)(?<!\beven\s)(?<!\bas\s)(?<!\band\s)\bif\b(?!\s+and\s+only)(?!\s+so\b)")
 _WHETHER = re.compile(r"(?i)\bwhether\b|\b(?:check|see|test)\s+if\b")
-_CONTRA = re.compile(r"(?i)contradict|\bimpossible\b|inconsisten|\bnot\s+possible\b|\bparadox|\babsurd")
+# "No contradiction is found" announces none.
+_CONTRA = re.compile(r"(?i)(?<!\bno\s)(?<!\bwithout\s)(?<!\bwithout\sa\s)"
+                     r"(?:contradict|\bimpossible\b|inconsisten|\bnot\s+possible\b|\bparadox|\babsurd)")
+# "..., so let us go back and reconsider Zoey": the search leaves Zoey's assumption (and all
+# inside it) to try her other role.
+_BACK = re.compile(r"(?i)\b(?:reconsider|revisit|go\s+back\s+to|back\s*track\s+to)\s+")
 _REF = re.compile(r"(?i)\bassumption\s+(?:that\s+)?|\bassumed\s+(?:that\s+)?|"
                   r"\bour\s+(?:guess|hypothesis)\s+(?:that\s+)?")
 # A sentence that carries on a hypothetical from the sentence before ("If A is a knight, then
@@ -149,6 +155,10 @@ class StepChecker:
         if self._compatible(premises, self._role_mask(p, want)):
             self.stack[-1].facts[p] = want
             return True, "", ""
+        if m.negated and not self._consistent(premises + [self._role_mask(p, not want)]):
+            # "X cannot be a knave": a denial that holds because that role contradicts the
+            # branch, even when the other role fails too (the search backtracks next).
+            return True, "", ""
         return False, "unsupported_claim", f"'{m.name} is {role_phrase(m.role)}' does not follow in this branch"
 
     def _at_root(self, p: int, want: bool) -> tuple[bool, str, str]:
@@ -187,6 +197,15 @@ class StepChecker:
         refuted = role_phrase(self.vocab.roles[0 if not want else 1])
         return False, "unsupported_claim", f"assuming {self.names[p]} is {refuted} leads to no contradiction"
 
+    def _leave(self, names: list[str]) -> None:
+        """Close the assumption about the first of ``names`` and every one inside it."""
+        for name in names:
+            p = self.names.index(name)
+            for i, f in enumerate(self.stack):
+                if i and not f.temp and f.person == p:
+                    del self.stack[i:]
+                    return
+
     # -- text -------------------------------------------------------------------------
     def step(self, text: str) -> tuple[bool, str, str]:
         """Judge one step; returns (ok, kind, reason) of its first wrong claim."""
@@ -207,9 +226,14 @@ class StepChecker:
         elif not _CONTINUES.search(s):
             while len(self.stack) > 1 and self.stack[-1].temp:
                 self.stack.pop()
+        for back in _BACK.finditer(s):
+            self._leave(names_in(s[back.end():], self.vocab)[:1])
+        # "their claim that if Zoey is a knight then ..." quotes a statement: no assumption
+        quoted = reported_spans(s, self.vocab)
         events: list[tuple[int, int, str, object]] = []
         for rx, kind in ((_ASSUME, "assume"), (_IF, "if"), (_WHETHER, "skip"), (_CONTRA, "contra"), (_REF, "ref")):
-            events += [(m.start(), m.end(), kind, None) for m in rx.finditer(s)]
+            events += [(m.start(), m.end(), kind, None) for m in rx.finditer(s)
+                       if not any(a <= m.start() < b for a, b in quoted)]
         events += [(m.start, m.end, "mention", m) for m in find_mentions(s, self.vocab, truth=True) if not m.reported]
         events.sort(key=lambda e: (e[0], e[2] == "mention"))
         verdict, mode, last_end = (True, "", ""), None, 0
