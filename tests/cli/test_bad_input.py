@@ -99,7 +99,7 @@ def _run(f: dict[str, Path], *more: str) -> list[str]:
 
 ROWS = [
     # -- run: names and parameters ---------------------------------------------------------
-    row("unknown-strategy", lambda f: _run(f, "-s", "nope"), 2, "flag --strategy 'nope': unknown strategy 'nope'; known: cot"),
+    row("unknown-strategy", lambda f: _run(f, "-s", "nope"), 2, "flag --strategy 'nope': unknown strategy 'nope'; known: "),
     row("unknown-task", lambda f: _run(f, "-t", "nope"), 2, "unknown task 'nope'; known:", "(from flag --task)"),
     row("unknown-backend", lambda f: ["run", "--backend", "nope", "-m", "fake", "--store", str(f["store"])], 2,
         "unknown backend 'nope'", "(from flag --model/--backend/--base-url)"),

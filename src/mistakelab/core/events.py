@@ -119,6 +119,41 @@ class RedactionEvent(TraceEvent):
     role: str = "feedback"
 
 
+
+@trace_event
+class VerifyEvent(TraceEvent):
+    """A check of a solution's answer (PRP: mask a number of the question, state the answer,
+    ask for the number back). ``attempt``: which ATTEMPT answer (its round) was checked."""
+
+    kind: Literal["verify"] = "verify"
+    round: int
+    attempt: int
+    answer: str | None
+    expected: str  # what the check should give back (the masked number)
+    got: str | None
+    passed: bool
+
+
+@trace_event
+class AnswerChangeEvent(TraceEvent):
+    """A revision step and whether it changed the answer (``wait``, ``in_place``)."""
+
+    kind: Literal["answer_change"] = "answer_change"
+    round: int
+    before: str | None
+    after: str | None
+    changed: bool
+
+
+@trace_event
+class DemosEvent(TraceEvent):
+    """The in-context demonstrations a strategy showed: where they came from, which problems."""
+
+    kind: Literal["demos"] = "demos"
+    source: str
+    style: str
+    problem_ids: list[str] = Field(default_factory=list)
+
 def event_from(data: Any) -> Any:
     """A stored event (a dict) as its registered class; unknown kinds become notes."""
     if not isinstance(data, dict):

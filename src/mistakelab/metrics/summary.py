@@ -11,8 +11,11 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mistakelab.core.types import Result
+from mistakelab.metrics.rounds import cumulative_accuracy, turns_to_success
+from mistakelab.metrics.selfcorrect import self_correction
 from mistakelab.metrics.stats import PairedDiff, mean_interval, paired_difference, wilson_interval
 
 
@@ -40,6 +43,18 @@ class StrategySummary:
     failed: int  # units that produced no answer (failed calls); never in n or accuracy
     #: mean tokens per problem by model role ("solver", "critic", ...)
     tokens_by_role: dict[str, float]
+    #: CL / CS / RSS of first vs final answer with 95% intervals (strategies whose traces
+    #: hold several answers; None elsewhere or where undefined), see metrics.selfcorrect
+    cl: float | None = None
+    cl_ci: tuple[float, float] | None = None
+    cs: float | None = None
+    cs_ci: tuple[float, float] | None = None
+    rss: float | None = None
+    rss_ci: tuple[float, float] | None = None
+    #: share solved within the first i+1 ATTEMPT answers (multi-round strategies), and the
+    #: mean number of answers up to the first correct one
+    cumulative: list[float] | None = None
+    turns_to_success: float | None = None
 
 
 def summarize(results: list[Result], strategy_order: list[str] | None = None) -> list[StrategySummary]:
@@ -91,8 +106,24 @@ def summarize(results: list[Result], strategy_order: list[str] | None = None) ->
                 oracle=any(r.used_gold for r in rs),
                 failed=failed.get((model, task, name), 0),
                 tokens_by_role=_tokens_by_role(rs),
+                **_revisions(rs),
             ))
     return rows
+
+
+def _revisions(rs: list[Result]) -> dict[str, Any]:
+    """Self-correction and per-round fields, for strategies with more than one answer."""
+    rounds = any(len(r.attempts) > 1 for r in rs)
+    if not (rounds or any(r.pass_at_k is not None for r in rs)):
+        return {}
+    pairs = [(r.first_correct, r.correct) for r in rs if r.first_correct is not None]
+    sc = self_correction([a for a, _ in pairs], [b for _, b in pairs])
+    out: dict[str, Any] = {"cl": sc.cl, "cl_ci": sc.cl_ci if sc.cl is not None else None,
+                           "cs": sc.cs, "cs_ci": sc.cs_ci if sc.cs is not None else None,
+                           "rss": sc.rss, "rss_ci": sc.rss_ci}
+    if rounds:
+        out.update(cumulative=cumulative_accuracy(rs), turns_to_success=turns_to_success(rs))
+    return out
 
 
 def _tokens_by_role(rs: list[Result]) -> dict[str, float]:

@@ -21,13 +21,34 @@ def _ci(lo: float, hi: float) -> str:
     return f"[{_pct(lo)}, {_pct(hi)}]"
 
 
+def _self_correction(r: StrategySummary) -> str:
+    if r.cl is None and r.cs is None and r.rss is None:
+        return "–"
+    cl = "–" if r.cl is None else _pct(r.cl)
+    cs = "–" if r.cs is None else _pct(r.cs)
+    return f"{cl} / {cs} / {'–' if r.rss is None else f'{r.rss:.2f}'}"
+
+
+def rounds_lines(rows: list[StrategySummary]) -> list[str]:
+    """One line per multi-round strategy: cumulative accuracy after each round, Succ@T,
+    mean answers to the first correct one."""
+    out = []
+    for r in rows:
+        if r.cumulative and len(r.cumulative) > 1:
+            curve = " → ".join(_pct(x) for x in r.cumulative)
+            turns = "–" if r.turns_to_success is None else f"{r.turns_to_success:.2f}"
+            out.append(f"{r.strategy}: solved within round 1..{len(r.cumulative)} (%): {curve}; "
+                       f"mean answers to the first correct one: {turns}")
+    return out
+
+
 def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     """A rich Table of strategy summaries for one (model, task) group."""
     table = Table(title=literal(title, one_line=True) if title else None, show_lines=False, pad_edge=False)
     roles = sorted({role for r in rows for role in r.tokens_by_role}, key=lambda x: (x != "solver", x))
     by_role = len(roles) > 1
     for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
-                "pass@k % [95% CI]", "tok/prob [95% CI]", *(["tok/prob by role"] if by_role else []),
+                "CL / CS / RSS", "pass@k % [95% CI]", "tok/prob [95% CI]", *(["tok/prob by role"] if by_role else []),
                 "calls/prob", "s/prob", "failed", "oracle"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
@@ -41,7 +62,7 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
         table.add_row(
             literal(r.strategy + (" [oracle-assisted]" if r.oracle else ""), one_line=True), str(r.n),
             f"{_pct(r.accuracy)} {_ci(*r.ci)}", vs, str(r.wrong_to_right), str(r.right_to_wrong),
-            pk, f"{r.mean_tokens:.0f} [{r.tokens_ci[0]:.0f}, {r.tokens_ci[1]:.0f}]", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
+            _self_correction(r), pk, f"{r.mean_tokens:.0f} [{r.tokens_ci[0]:.0f}, {r.tokens_ci[1]:.0f}]", *split, f"{r.mean_calls:.1f}", f"{r.mean_seconds:.0f}",
             str(r.failed), "yes" if r.oracle else "no",
         )
     return table
@@ -65,14 +86,17 @@ def wide_console(console: Console | None = None, width: int = 160) -> Console:
 
 
 def print_summary(rows: list[StrategySummary], title: str = "", console: Console | None = None) -> None:
-    wide = wide_console(console)
+    wide = wide_console(console, 200)  # a column per figure: 160 would fold them
     for table in grouped_tables(rows, title):
         wide.print(table)
+    for line in rounds_lines(rows):
+        wide.print(line, markup=False, highlight=False)
     wide.print(
         "acc: final answer correct, 95% Wilson interval. Δ: paired difference to the first "
         "strategy on the same problems, in percentage points (Newcombe interval; +problems only "
         "this one solved / -only the first solved). w→r / r→w: first answer in the trace vs the "
-        "final one. tok: prompt + completion tokens, cache hits included (the strategy's own "
+        "final one. CL / CS / RSS (strategies with several answers): % of first-right answers kept right, % of "
+        "first-wrong answers made right, relative self-correction score (0.5 = answers kept; METHODS §5). tok: prompt + completion tokens, cache hits included (the strategy's own "
         "cost), split by model role when a strategy uses several. s/prob: wall seconds per "
         "problem, shared with the other units in flight. failed: units whose model calls failed "
         "(not counted in n; run again to retry them).",

@@ -4,6 +4,12 @@ from mistakelab.strategies import cot as _cot  # noqa: F401  (registers)
 from mistakelab.strategies import self_consistency as _sc  # noqa: F401
 from mistakelab.strategies import self_refine as _sr  # noqa: F401
 from mistakelab.strategies import principles as _pr  # noqa: F401
+from mistakelab.strategies import try_again as _ta  # noqa: F401
+from mistakelab.strategies import prp as _prp  # noqa: F401
+from mistakelab.strategies import feedback as _fb  # noqa: F401
+from mistakelab.strategies import in_place as _ip  # noqa: F401
+from mistakelab.strategies import wait as _wait  # noqa: F401
+from mistakelab.strategies import contrastive as _con  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
 from mistakelab.strategies.self_consistency import majority, tally
