@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from mistakelab.backends.base import FULL_DISTRIBUTION, SCORE
+from mistakelab.backends.base import FULL_DISTRIBUTION
 from mistakelab.context import CallContext
 from mistakelab.core.types import Completion
 from mistakelab.scorers.base import Scorer, scorers, step_at
@@ -91,7 +91,8 @@ class _TokenScorer(Scorer):
     probability = False
 
     def needs(self) -> Mapping[str, frozenset[str]]:
-        return {"solver": frozenset({FULL_DISTRIBUTION, SCORE})} if self.attr == "kl_from_uniform" else {}
+        # the statistics come with generation (logprobs=True) or from a score call
+        return {"solver": frozenset({FULL_DISTRIBUTION})} if self.attr == "kl_from_uniform" else {}
 
     async def rate_outcome(self, ctx: CallContext, text: str,
                            completion: Completion | None) -> tuple[float | None, str]:

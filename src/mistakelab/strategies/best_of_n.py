@@ -31,7 +31,10 @@ ScorerSpec = str | dict[str, Any]
 
 def checked_scorer(spec: ScorerSpec) -> ScorerSpec:
     """A params validator: build the scorer once so a bad spec fails when the run is planned."""
-    build_scorer(spec)
+    try:
+        build_scorer(spec)
+    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
+        raise ValueError(str(exc)) from None
     return spec
 
 
