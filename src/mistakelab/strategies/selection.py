@@ -21,14 +21,19 @@ from typing import Callable, Sequence
 from mistakelab.strategies.self_consistency import majority, tally
 
 
-def _order(scores: Sequence[float | None]) -> list[int]:
-    """Indices best first: scored ones by score (ties: earlier first), then unscored ones."""
+def ranked(scores: Sequence[float | None]) -> list[int]:
+    """Indices best first: scored ones by score (ties: earlier first), then unscored ones.
+
+    Example:
+        >>> ranked([0.5, None, 0.9, 0.5])
+        [2, 0, 3, 1]
+    """
     return sorted(range(len(scores)), key=lambda i: (scores[i] is None, -(scores[i] or 0.0), i))
 
 
 def best_index(answers: Sequence[str | None], scores: Sequence[float | None]) -> int | None:
     """The best-scored candidate whose answer parses (see the module rules); None if none does."""
-    return next((i for i in _order(scores) if answers[i] is not None), None)
+    return next((i for i in ranked(scores) if answers[i] is not None), None)
 
 
 def borda_weights(scores: Sequence[float | None], p: float) -> list[float]:
@@ -36,7 +41,7 @@ def borda_weights(scores: Sequence[float | None], p: float) -> list[float]:
     ``(N - r + 1) ** p``; ``p = 0`` gives every candidate one vote (plain majority)."""
     n = len(scores)
     weights = [0.0] * n
-    for r, i in enumerate(_order(scores), start=1):
+    for r, i in enumerate(ranked(scores), start=1):
         weights[i] = float((n - r + 1) ** p)
     return weights
 
@@ -60,7 +65,8 @@ def borda_vote(answers: Sequence[str | None], scores: Sequence[float | None], p:
 def weighted_vote(answers: Sequence[str | None], weights: Sequence[float | None],
                   key: Callable[[str], str] = lambda a: a) -> tuple[str | None, dict[str, float]]:
     """The answer with the most summed weight (an unscored candidate weighs 0) and the mass
-    per answer (first-seen spelling).
+    per answer (first-seen spelling). When no candidate has any weight the plain majority
+    decides (every answer's mass is then 0).
 
     Example:
         >>> weighted_vote(["3", "4", "4", None], [0.9, 0.5, 0.3, 1.0])
@@ -68,7 +74,19 @@ def weighted_vote(answers: Sequence[str | None], weights: Sequence[float | None]
     """
     w = [max(x, 0.0) if x is not None else 0.0 for x in weights]
     mass = {first: round(v, 12) for first, v in tally(list(answers), key, w).values()}
-    return (majority(list(answers), key, w) if mass else None), mass
+    return majority(list(answers), key, w if any(w) else None), mass
+
+
+def weak_steps(scores: Sequence[float | None], below: float) -> list[int]:
+    """Steps scoring under ``below``; when none does, the lowest-scored one (none scored: []).
+
+    Example:
+        >>> weak_steps([0.9, 0.3, None, 0.1], 0.5), weak_steps([0.9, 0.7], 0.5), weak_steps([None], 0.5)
+        ([1, 3], [1], [])
+    """
+    weak = [i for i, v in enumerate(scores) if v is not None and v < below]
+    scored = [i for i, v in enumerate(scores) if v is not None]
+    return weak or ([min(scored, key=lambda i: scores[i])] if scored else [])  # type: ignore[arg-type,return-value]
 
 
 def mass_confidence(mass: dict[str, float]) -> tuple[float, float]:
