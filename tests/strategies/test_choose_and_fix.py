@@ -46,13 +46,25 @@ def test_best_of_n_self_certainty_picks_the_surest_parsing_sample() -> None:
     outs = [with_kl("so \\boxed{4}", 3.0), with_kl("no answer here", 9.0), with_kl("so \\boxed{5}", 7.0),
             with_kl("so \\boxed{6}", 7.0)]
     fake = full(outs)
-    trace, r = run("best_of_n:n=4", fake)
+    trace, r = run("best_of_n:n=4,shared=false", fake)
     assert r.final_answer == "5" and r.correct  # 9.0 does not parse; 7.0 tie goes to the earlier sample
     assert all(c.params.logprobs and c.params.temperature == 0.7 for c in fake.calls)
     (ev,) = trace.events_of(ScoreEvent)
     assert ev.scores == [3.0, None, 7.0, 7.0] and ev.chosen == 2 and ev.scorer == "self_certainty"
     assert [a.kind for a in trace.answers] == [AnswerKind.SAMPLE] * 4 + [AnswerKind.FINAL]
     assert r.pass_at_k and not r.used_gold
+
+
+def test_best_of_n_shares_self_consistency_samples() -> None:
+    sc = ScriptedBackend(["\\boxed{5}"] * 4)
+    run("self_consistency:k=4", sc)
+    bon = full([with_kl("\\boxed{5}", 1.0)] * 3)
+    run("best_of_n:n=3", bon)
+    assert [c.params for c in bon.calls] == [c.params for c in sc.calls][:3]  # same seeds, same request
+    assert not any(c.params.logprobs for c in bon.calls)
+    own = full([with_kl("\\boxed{5}", 1.0)] * 3)
+    run("best_of_n:n=3,shared=false", own)
+    assert {c.params.seed for c in own.calls}.isdisjoint({c.params.seed for c in sc.calls})
 
 
 def test_best_of_n_borda_pools_rank_weights() -> None:

@@ -100,7 +100,7 @@ class CallContext:
         self.strategy_name = strategy_name or trace.strategy
         self._gold = gold
         self._messages = list(messages) if messages is not None else None
-        self._counters: dict[tuple[str, str], int] = {}
+        self._counters: dict[tuple[str, str, str | None], int] = {}
 
     @classmethod
     def standalone(cls, backend: Any, problem: Problem, task: "Task", strategy: str = "adhoc",
@@ -141,14 +141,19 @@ class CallContext:
         return list(self._handles)
 
     def seeds(self, role: str, model_id: str, purpose: str, n: int, index: int | None,
-              params: GenParams) -> list[int | None]:
-        """Seeds for ``n`` calls (None for greedy ones); see :mod:`mistakelab.context.seeds`."""
+              params: GenParams, scope: str | None = None) -> list[int | None]:
+        """Seeds for ``n`` calls (None for greedy ones); see :mod:`mistakelab.context.seeds`.
+
+        ``scope`` replaces the strategy's name in the seed: calls made under the scope of
+        another strategy (``"self_consistency"``) draw that strategy's samples, so strategies
+        that choose among the same samples share them (and the completion cache serves them once).
+        """
         if params.temperature == 0:
             return [None] * n
         if index is None:
-            index = self._counters.get((role, purpose), 0)
-            self._counters[(role, purpose)] = index + n
-        return [call_seed(self.seed, model_id, self.strategy_name, self._problem.id, purpose, index + i)
+            index = self._counters.get((role, purpose, scope), 0)
+            self._counters[(role, purpose, scope)] = index + n
+        return [call_seed(self.seed, model_id, scope or self.strategy_name, self._problem.id, purpose, index + i)
                 for i in range(n)]
 
     async def generate(self, messages: Sequence[Message], purpose: str = "solve", **kw: Any) -> Completion:

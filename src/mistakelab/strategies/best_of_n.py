@@ -5,6 +5,11 @@ al. 2025), ``mean_logprob``, ``critic_verdict`` (a critic's P(Yes)), any step sc
 aggregation (``critic_step:agg=min``, ``prm:model=...``), ``arithmetic_step`` (fewest flagged
 steps), ``exact`` (the gold answer: oracle-assisted, an upper bound).
 
+``shared`` (default): draw the samples ``self_consistency`` draws (same seeds and parameters),
+so every selection rule is compared on identical samples and a run's cache serves them once;
+token statistics then come from one ``score`` call per sample. ``shared=false`` draws its own
+samples, with the statistics recorded while generating.
+
 ``select="best"`` keeps the highest score; ``select="borda"`` is the Borda vote with power
 ``p`` (rank r of N weighs (N - r + 1) ** p, weights pool per equivalent answer; p = 0 is plain
 majority). Rules (:mod:`mistakelab.strategies.selection`): a sample whose answer does not parse
@@ -21,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mistakelab.core.events import ScoreEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
-from mistakelab.scorers import build_scorer
+from mistakelab.scorers import Scorer, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.selection import best_index, borda_vote
@@ -38,6 +43,14 @@ def checked_scorer(spec: ScorerSpec) -> ScorerSpec:
     return spec
 
 
+def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
+    """How to sample: self-consistency's own samples, or fresh ones with the token statistics
+    the scorers read."""
+    if shared:
+        return {"temperature": temperature, "seed_scope": "self_consistency"}
+    return {"temperature": temperature, **({"logprobs": True} if any(s.wants_logprobs for s in scorers) else {})}
+
+
 class BestOfNParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=4, ge=1)
@@ -45,6 +58,7 @@ class BestOfNParams(BaseModel):
     scorer: ScorerSpec = "self_certainty"
     select: Literal["best", "borda"] = "best"
     p: float = Field(default=0.5, ge=0)  # Borda power
+    shared: bool = True  # self_consistency's samples
 
     @field_validator("scorer")
     @classmethod
@@ -57,8 +71,8 @@ class BestOfNParams(BaseModel):
 async def best_of_n(ctx: StrategyContext, params: BestOfNParams) -> None:
     """Sample n solutions and keep the best by a scorer (or a Borda vote over its ranking)."""
     scorer = build_scorer(params.scorer)
-    extra = {"logprobs": True} if scorer.wants_logprobs else {}
-    outs = await ctx.sample(ctx.question(), params.n, purpose="sample", temperature=params.temperature, **extra)
+    outs = await ctx.sample(ctx.question(), params.n, purpose="sample",
+                            **sampling(params.shared, [scorer], params.temperature))
     answers = [ctx.record_answer(c, AnswerKind.SAMPLE) for c in outs]
     parsed = [i for i, a in enumerate(answers) if a is not None]
     rated = dict(zip(parsed, await asyncio.gather(*(scorer.score(ctx, outs[i].text, completion=outs[i])

@@ -1,6 +1,6 @@
 """``magicore``: coarse-to-fine refinement for the problems that need it (MAgICoRe 2024, METHODS §2.7).
 
-1. Sample k solutions; score each: outcome score (``outcome``, default the critic's P(Yes))
+1. Sample k solutions (by default self-consistency's own, as ``best_of_n`` shares them); score each: outcome score (``outcome``, default the critic's P(Yes))
    plus the product of its step scores (``step``, default ``critic_step``). A missing part
    counts 0; a solution with neither is unscored and weighs nothing.
 2. Route: the score-weighted vote gives each answer a mass; the problem is *hard* when the top
@@ -30,7 +30,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
 from mistakelab.scorers import StepScores, aggregate, build_scorer, merge_needs
 from mistakelab.strategies.base import strategy
-from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer
+from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer, sampling
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.selection import mass_confidence, ranked, weak_steps, weighted_vote
 
@@ -54,6 +54,7 @@ class MagicoreParams(BaseModel):
     rounds: int = Field(default=3, ge=0)
     refine: int = Field(default=2, ge=1)
     step_below: float = 0.5
+    shared: bool = True  # self_consistency's samples (see best_of_n)
 
     @field_validator("outcome", "step")
     @classmethod
@@ -84,8 +85,8 @@ async def _rate(ctx: StrategyContext, p: MagicoreParams, text: str,
           needs=lambda p: merge_needs(*(s.needs() for s in _scorers(p))), method="MAgICoRe, METHODS §2.7")
 async def magicore(ctx: StrategyContext, params: MagicoreParams) -> None:
     """Score k samples; vote on easy problems; review-and-refine low-score steps on hard ones."""
-    extra = {"logprobs": True} if any(s.wants_logprobs for s in _scorers(params)) else {}
-    outs = await ctx.sample(ctx.question(), params.k, temperature=params.temperature, **extra)
+    outs = await ctx.sample(ctx.question(), params.k, purpose="sample",
+                            **sampling(params.shared, _scorers(params), params.temperature))
     texts = [c.text for c in outs]
     answers = [ctx.record_answer(c, AnswerKind.SAMPLE) for c in outs]
     rated = list(await asyncio.gather(*(_rate(ctx, params, c.text, c) for c in outs)))
