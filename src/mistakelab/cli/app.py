@@ -14,6 +14,7 @@ import sys
 from mistakelab.cli import run_cmd as _run  # noqa: F401  (registers its commands)
 from mistakelab.cli import locate_cmd as _locate  # noqa: F401  # isort: skip
 from mistakelab.cli import info_cmd as _info  # noqa: F401  # isort: skip
+from mistakelab.cli import compare_cmd as _compare  # noqa: F401  # isort: skip
 from mistakelab.cli.common import app
 
 __all__ = ["app", "main"]

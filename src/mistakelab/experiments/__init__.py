@@ -1,0 +1,1 @@
+"""Fixed designs that are more than one strategy (compare at equal tokens, ...)."""
