@@ -49,3 +49,60 @@ def test_concurrent_identical_samples_share_one_completion(tmp_path: Path) -> No
         by_key.setdefault(key, set()).add(text)
     assert all(len(texts) == 1 for texts in by_key.values())  # one completion per key in the log
     store.close()
+
+
+class Gate(ScriptedBackend):
+    """Holds every request until released; then answers, raises, or never returns."""
+
+    def __init__(self, outcome: object) -> None:
+        super().__init__(lambda m, p: "")
+        self.outcome, self.asked, self.release = outcome, 0, asyncio.Event()
+
+    async def sample(self, messages, params, seeds):  # type: ignore[no-untyped-def, override]
+        self.asked += 1
+        await self.release.wait()
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return [Completion(text=str(self.outcome)) for _ in seeds]
+
+
+def _two_waiters(tmp_path: Path, fake: Gate, cancel_first: bool):  # type: ignore[no-untyped-def]
+    store = RunStore(tmp_path / "r.db")
+    store.create_run("r", "r", {})
+    caller = ModelCaller(lambda: fake, "scripted:x", store, "r", CallStats())
+    msgs, params = [Message(role="user", content="q")], GenParams()
+
+    async def main():  # type: ignore[no-untyped-def]
+        first = asyncio.ensure_future(caller.generate("a", "p", msgs, params))
+        second = asyncio.ensure_future(caller.generate("b", "p", msgs, params))
+        for _ in range(5):
+            await asyncio.sleep(0)  # both are now waiting on the one request in flight
+        if cancel_first:
+            first.cancel()
+            await asyncio.sleep(0)
+            fake.outcome = "answer"
+        fake.release.set()
+        return await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), 5)
+
+    out = asyncio.run(main())
+    store.close()
+    return out
+
+
+def test_a_waiter_on_a_shared_request_never_hangs_when_the_script_runs_out(tmp_path: Path) -> None:
+    from mistakelab.backends import ScriptExhausted
+
+    first, second = _two_waiters(tmp_path, Gate(ScriptExhausted("no output left")), cancel_first=False)
+    assert isinstance(first, ScriptExhausted) and isinstance(second, ScriptExhausted)
+
+
+def test_a_waiter_asks_itself_when_the_unit_it_waited_on_is_cancelled(tmp_path: Path) -> None:
+    fake = Gate(RuntimeError("unused"))
+    first, second = _two_waiters(tmp_path, fake, cancel_first=True)
+    assert isinstance(first, asyncio.CancelledError)
+    assert isinstance(second, Completion) and second.text == "answer" and fake.asked == 2
+
+
+def test_a_shared_failure_is_a_failure_for_every_waiter(tmp_path: Path) -> None:
+    first, second = _two_waiters(tmp_path, Gate(ConnectionError("down")), cancel_first=False)
+    assert first.error == second.error == "ConnectionError: down"

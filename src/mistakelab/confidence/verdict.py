@@ -11,7 +11,7 @@ Example:
     >>> c = Completion(text="Yes", logprobs=[TokenLogprob(token="Yes", logprob=-0.2,
     ...                top=[("Yes", -0.2), (" No", -1.9), ("yes", -4.0)])])
     >>> round(verdict_from_logprobs(c).value, 3)
-    0.858
+    0.848
 """
 
 from __future__ import annotations

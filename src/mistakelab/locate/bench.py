@@ -14,7 +14,7 @@ from mistakelab.core.types import GenParams
 from mistakelab.locate.base import Locator, LocatorResult, locate_context
 from mistakelab.locate.records import LocateRecord
 from mistakelab.metrics.processbench import LocatorScore, score_locator
-from mistakelab.runner.gateway import ModelCaller, UnitGateway
+from mistakelab.context.caller import ModelCaller, UnitGateway
 
 
 @dataclass

@@ -1,0 +1,200 @@
+"""The path to a model for runs, locate, calibrate and the proxy: completion cache, in-flight
+sharing, call log, cost (also importable as :mod:`mistakelab.runner.gateway`).
+
+Every call a strategy makes goes through a :class:`ModelCaller`: a cache hit costs no model
+call; identical requests in flight at once share one model call; every call (hit or not) is
+logged in the run store as soon as it returns. ``generate`` is the one-seed case of
+``sample``; ``score`` is cached like generation (its key holds the scored text).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Sequence
+
+from mistakelab.backends.base import Backend, ModelSpec, create_backend, spec_capabilities
+from mistakelab.backends.scripted import ScriptExhausted
+from mistakelab.context.gateway import guarded
+from mistakelab.core.types import Completion, GenParams, Message
+from mistakelab.store.db import RunStore, cache_key
+
+
+def cache_identity(spec: ModelSpec) -> str:
+    """The model part of the completion-cache key, known without loading the model."""
+    ident = f"{spec.backend}:{spec.model}"
+    if spec.backend == "openai":
+        ident += "@" + str(spec.options.get("base_url", "default"))
+    if spec.options.get("cache_tag"):
+        ident += "#" + str(spec.options["cache_tag"])
+    return ident
+
+
+@dataclass
+class CallStats:
+    made: int = 0
+    cached: int = 0
+    completion_tokens: int = 0
+    errors: int = 0
+    listeners: list[Callable[["CallStats"], None]] = field(default_factory=list)
+
+    def add(self, c: Completion) -> None:
+        if c.cached:
+            self.cached += 1
+        else:
+            self.made += 1
+            self.completion_tokens += c.completion_tokens
+        if not c.ok:
+            self.errors += 1
+        for fn in self.listeners:
+            fn(self)
+
+
+class ModelCaller:
+    """Cache + log around one backend, created lazily on the first cache miss.
+
+    ``capabilities`` are what the backend declares, known from its spec before it is built
+    (:meth:`for_spec` fills them in); a caller built without them offers none.
+    """
+
+    def __init__(
+        self,
+        make_backend: Callable[[], Backend],
+        model_id: str,
+        store: RunStore,
+        run_id: str,
+        stats: CallStats,
+        use_cache: bool = True,
+        capabilities: frozenset[str] | None = None,
+    ) -> None:
+        self._make_backend = make_backend
+        self._backend: Backend | None = None
+        self._backend_lock = asyncio.Lock()
+        self.model_id = model_id
+        self.store = store
+        self.run_id = run_id
+        self.stats = stats
+        self.use_cache = use_cache
+        self.capabilities = frozenset(capabilities or ())
+        self._inflight: dict[str, asyncio.Future[Completion]] = {}
+
+    @classmethod
+    def for_spec(cls, spec: ModelSpec, store: RunStore, run_id: str, stats: CallStats,
+                 make_backend: Callable[[], Backend] | None = None) -> "ModelCaller":
+        """The caller of the model ``spec`` describes (its cache identity and capabilities)."""
+        return cls(make_backend or (lambda: create_backend(spec)), cache_identity(spec), store, run_id, stats,
+                   capabilities=spec_capabilities(spec))
+
+    async def backend(self) -> Backend:
+        async with self._backend_lock:
+            if self._backend is None:
+                # Loading a local model blocks for seconds: keep the event loop free.
+                self._backend = await asyncio.to_thread(self._make_backend)
+            return self._backend
+
+    async def aclose(self) -> None:
+        if self._backend is not None:
+            await self._backend.aclose()
+
+    def _lookup(self, key: str) -> Completion | None:
+        return self.store.cached_completion(key) if self.use_cache else None
+
+    def _log(self, unit: str, key: str, purpose: str, messages: Sequence[Message],
+             params: GenParams, c: Completion) -> None:
+        self.store.record_call(self.run_id, unit, key, self.model_id, purpose, messages, params, c)
+        self.stats.add(c)
+
+    async def generate(self, unit: str, purpose: str, messages: Sequence[Message], params: GenParams) -> Completion:
+        return (await self.sample(unit, purpose, messages, params, [params.seed]))[0]
+
+    async def sample(self, unit: str, purpose: str, messages: Sequence[Message], params: GenParams,
+                     seeds: Sequence[int | None]) -> list[Completion]:
+        per_seed = [params.with_(seed=s) for s in seeds]
+        keys = [cache_key(self.model_id, messages, p) for p in per_seed]
+
+        async def ask(indices: list[int]) -> list[Completion]:
+            backend = await self.backend()
+            return await guarded(backend.sample(messages, params, [seeds[i] for i in indices]), len(indices))
+
+        out = await self._shared(keys, ask)
+        for k, p, c in zip(keys, per_seed, out):
+            self._log(unit, k, purpose, messages, p, c)
+        return out
+
+    async def score(self, unit: str, purpose: str, messages: Sequence[Message], text: str,
+                    top_logprobs: int = 0) -> Completion:
+        params = GenParams(max_tokens=1, logprobs=True, top_logprobs=top_logprobs)
+        key = cache_key(self.model_id, messages, params, scored=text)
+
+        async def ask(indices: list[int]) -> list[Completion]:
+            backend = await self.backend()
+            return [await guarded(backend.score(messages, text, top_logprobs=top_logprobs), None)]
+
+        c = (await self._shared([key], ask))[0]
+        self._log(unit, key, purpose, messages, params, c)
+        return c
+
+    async def _shared(self, keys: list[str], ask: Callable[[list[int]], Awaitable[list[Completion]]]) -> list[Completion]:
+        """Completions for ``keys``: from the cache, from a request already in flight, or
+        from one backend call (``ask(indices)``) for the rest. Every waiter on a shared
+        request is resolved, whatever happens to it (failure, cancellation, a test script
+        running out), so no waiter ever hangs."""
+        out: list[Completion | None] = [self._lookup(k) for k in keys]
+        waiting: dict[int, asyncio.Future[Completion]] = {}
+        mine: dict[int, asyncio.Future[Completion]] = {}
+        for i, k in enumerate(keys):
+            if out[i] is not None:
+                continue
+            if k in self._inflight:
+                waiting[i] = self._inflight[k]
+            else:  # a repeated key within this call is asked once too
+                mine[i] = self._inflight[k] = asyncio.get_running_loop().create_future()
+        missing = list(mine)
+        if missing:
+            try:
+                fresh = await ask(missing)
+            except BaseException as exc:
+                for f in mine.values():
+                    if not f.done():
+                        f.set_exception(exc) if isinstance(exc, ScriptExhausted) else f.cancel()
+                raise
+            finally:
+                for i in missing:
+                    if self._inflight.get(keys[i]) is mine[i]:
+                        del self._inflight[keys[i]]
+            for i, c in zip(missing, fresh):
+                out[i] = c
+                mine[i].set_result(c)
+        for i, fut in waiting.items():
+            try:
+                shared = await asyncio.shield(fut)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not fut.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this waiter itself is being cancelled
+                # the unit that asked was cancelled: ask for this one ourselves
+                out[i] = (await self._shared([keys[i]], lambda _: ask([i])))[0]
+                continue
+            out[i] = shared.model_copy(update={"cached": True})  # served without a model call
+        return [c for c in out if c is not None]
+
+
+class UnitGateway:
+    """Binds a :class:`ModelCaller` to one unit: the :class:`~mistakelab.context.Gateway`
+    a strategy's model role talks to."""
+
+    def __init__(self, caller: ModelCaller, unit: str) -> None:
+        self.caller = caller
+        self.unit = unit
+        self.model_id = caller.model_id
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.caller.capabilities
+
+    async def sample(self, purpose: str, messages: Sequence[Message], params: GenParams,
+                     seeds: Sequence[int | None]) -> list[Completion]:
+        return await self.caller.sample(self.unit, purpose, messages, params, seeds)
+
+    async def score(self, purpose: str, messages: Sequence[Message], text: str, top_logprobs: int = 0) -> Completion:
+        return await self.caller.score(self.unit, purpose, messages, text, top_logprobs)

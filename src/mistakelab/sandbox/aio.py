@@ -1,0 +1,62 @@
+"""Running several programs at once from async code, with a cap on how many run together.
+
+Each run blocks one worker thread while its sandbox process runs (the pipes are pumped there);
+the semaphore keeps at most ``max_concurrent`` sandboxes alive. A cancelled await stops
+waiting at once; the run itself still ends within its wall time limit.
+
+>>> import asyncio
+>>> async def two():
+...     pool = ProgramPool(max_concurrent=2)
+...     runs = await asyncio.gather(pool.run("print(1)"), pool.run("print(2)"))
+...     return [r.stdout for r in runs]
+>>> asyncio.run(two())
+['1\\n', '2\\n']
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+
+from mistakelab.sandbox.limits import IsolationLevel, Limits
+from mistakelab.sandbox.result import ProgramRun
+from mistakelab.sandbox.runner import run_program
+
+
+class ProgramPool:
+    """Runs programs in threads, at most ``max_concurrent`` at a time (per event loop)."""
+
+    def __init__(self, max_concurrent: int | None = None) -> None:
+        if max_concurrent is None:
+            max_concurrent = max(1, os.cpu_count() or 1)
+        self.max_concurrent = max_concurrent
+        if self.max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
+        self._semaphores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                                    asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop not in self._semaphores:
+            self._semaphores[loop] = asyncio.Semaphore(self.max_concurrent)
+        return self._semaphores[loop]
+
+    async def run(self, source: str, limits: Limits | None = None, stdin: str = "", *,
+                  isolation: IsolationLevel = "auto", cgroup: bool | None = None) -> ProgramRun:
+        """:func:`~mistakelab.sandbox.run_program` without blocking the event loop."""
+        async with self._semaphore():
+            return await asyncio.to_thread(run_program, source, limits, stdin,
+                                           isolation=isolation, cgroup=cgroup)
+
+
+_default_pool = ProgramPool()
+
+
+async def run_program_async(source: str, limits: Limits | None = None, stdin: str = "", *,
+                            isolation: IsolationLevel = "auto", cgroup: bool | None = None,
+                            pool: ProgramPool | None = None) -> ProgramRun:
+    """Await one sandboxed run; at most ``pool.max_concurrent`` (default: the CPU count) run
+    together. ``await run_program_async("print(2 + 2)")`` gives a run whose stdout is "4\\n"."""
+    return await (pool or _default_pool).run(source, limits, stdin, isolation=isolation,
+                                             cgroup=cgroup)
