@@ -84,3 +84,15 @@ def test_step_search_on_the_local_model(backend, spec) -> None:  # type: ignore[
     assert trace.events_of(SearchEvent) and trace.answers_of(AnswerKind.FINAL)
     assert all(c.params.max_tokens == 24 for c in trace.calls if c.params.stop)
     assert any(c.kind == "continue" for c in trace.calls)
+
+
+@local_model
+def test_pal_on_the_local_model(backend) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from mistakelab.core.events import ProgramEvent
+
+    trace, r = run("pal:rounds=1", backend)
+    events = trace.events_of(ProgramEvent)
+    assert r.status == "done" and 1 <= len(events) <= 2
+    assert len(trace.answers_of(AnswerKind.ATTEMPT)) == len(events)
+    assert all(e.status in ("no_program", "ok", "error", "timeout", "memory", "output_limit", "killed")
+               for e in events)

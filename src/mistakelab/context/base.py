@@ -192,6 +192,12 @@ class CallContext:
         ex = self.extract(text)
         return self._add_answer(AnswerKind(kind), label, call, ex.text, ex.method)
 
+    def record_extracted(self, answer: str | None, kind: AnswerKind | str = AnswerKind.ATTEMPT, label: str = "",
+                         call: int | None = None, method: str = "given") -> str | None:
+        """Record an answer found by other means than the task's extractor (e.g. what a
+        program printed); ``method`` says how. Returns ``answer``."""
+        return self._add_answer(AnswerKind(kind), label, call, answer, method if answer is not None else "none")
+
     def final(self, answer: str | Completion | None, method: str = "chosen") -> str | None:
         """Record the strategy's final answer: an extracted answer (e.g. a vote's winner) or a
         completion whose answer is the final one."""

@@ -171,3 +171,18 @@ class SearchEvent(TraceEvent):
     candidates: int
     kept: int
     finished: int
+
+
+@trace_event
+class ProgramEvent(TraceEvent):
+    """A model-written program run in the sandbox (program-aided solving): how it was found in
+    the reply, how the run ended (``no_program`` when there was none), what it answered."""
+
+    kind: Literal["program"] = "program"
+    index: int
+    round: int
+    status: str
+    found: str = ""
+    answer: str | None = None
+    error: str = ""
+    isolation: str = ""
