@@ -39,24 +39,23 @@ def config():  # type: ignore[no-untyped-def]
                                     pad_token_id=1, num_labels=2)
 
 
-@pytest.fixture(scope="module")
-def shepherd(tmp_path_factory):  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("shepherd")
-    torch.manual_seed(0)
-    model = transformers.LlamaForCausalLM(config())
+def saved(path, cls, seed: int):  # type: ignore[no-untyped-def]
+    """A randomly initialised model of ``cls`` and the tokenizer, saved under ``path``."""
+    torch.manual_seed(seed)
+    model = cls(config())
     model.save_pretrained(path)
     tokenizer().save_pretrained(path)
     return path, model.eval()
+
+
+@pytest.fixture(scope="module")
+def shepherd(tmp_path_factory):  # type: ignore[no-untyped-def]
+    return saved(tmp_path_factory.mktemp("shepherd"), transformers.LlamaForCausalLM, 0)
 
 
 @pytest.fixture(scope="module")
 def qwen_style(tmp_path_factory):  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("qwenprm")
-    torch.manual_seed(1)
-    model = transformers.LlamaForTokenClassification(config())
-    model.save_pretrained(path)
-    tokenizer().save_pretrained(path)
-    return path, model.eval()
+    return saved(tmp_path_factory.mktemp("qwenprm"), transformers.LlamaForTokenClassification, 1)
 
 
 def score(spec):  # type: ignore[no-untyped-def]
