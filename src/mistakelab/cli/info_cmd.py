@@ -43,7 +43,9 @@ def strategies() -> None:
     for name in reg.names():
         d = reg.get(name)
         params = ", ".join(f"{k}={f.default!r}" for k, f in d.params.model_fields.items())
-        table.add_row(name, params, "yes" if d.oracle else "no", d.doc.splitlines()[0] if d.doc else "")
+        # a strategy whose oracle use depends on its parameters (a locator, a scorer) says so
+        oracle = ("by params" if callable(d.oracle) else "yes") if d.oracle else "no"
+        table.add_row(name, params, oracle, d.doc.splitlines()[0] if d.doc else "")
     console.print(table)
 
 
