@@ -46,7 +46,9 @@ def strategies() -> None:
         d = reg.get(name)
         params = ", ".join(f"{k}=(required)" if f.is_required() else f"{k}={f.default!r}"
                            for k, f in d.params.model_fields.items())
-        table.add_row(literal(name), literal(params), "yes" if d.oracle else "no",
+        # a strategy whose oracle use depends on its parameters (a locator, a scorer) says so
+        oracle = ("by params" if callable(d.oracle) else "yes") if d.oracle else "no"
+        table.add_row(literal(name), literal(params), oracle,
                       literal(d.doc.splitlines()[0] if d.doc else ""))
     console.print(table)
 

@@ -100,7 +100,7 @@ class CallContext:
         self.strategy_name = strategy_name or trace.strategy
         self._gold = gold
         self._messages = list(messages) if messages is not None else None
-        self._counters: dict[tuple[str, str], int] = {}
+        self._counters: dict[tuple[str, str, str | None], int] = {}
 
     @classmethod
     def standalone(cls, backend: Any, problem: Problem, task: "Task", strategy: str = "adhoc",
@@ -141,14 +141,19 @@ class CallContext:
         return list(self._handles)
 
     def seeds(self, role: str, model_id: str, purpose: str, n: int, index: int | None,
-              params: GenParams) -> list[int | None]:
-        """Seeds for ``n`` calls (None for greedy ones); see :mod:`mistakelab.context.seeds`."""
+              params: GenParams, scope: str | None = None) -> list[int | None]:
+        """Seeds for ``n`` calls (None for greedy ones); see :mod:`mistakelab.context.seeds`.
+
+        ``scope`` replaces the strategy's name in the seed: calls made under the scope of
+        another strategy (``"self_consistency"``) draw that strategy's samples, so strategies
+        that choose among the same samples share them (and the completion cache serves them once).
+        """
         if params.temperature == 0:
             return [None] * n
         if index is None:
-            index = self._counters.get((role, purpose), 0)
-            self._counters[(role, purpose)] = index + n
-        return [call_seed(self.seed, model_id, self.strategy_name, self._problem.id, purpose, index + i)
+            index = self._counters.get((role, purpose, scope), 0)
+            self._counters[(role, purpose, scope)] = index + n
+        return [call_seed(self.seed, model_id, scope or self.strategy_name, self._problem.id, purpose, index + i)
                 for i in range(n)]
 
     async def generate(self, messages: Sequence[Message], purpose: str = "solve", **kw: Any) -> Completion:
@@ -186,6 +191,12 @@ class CallContext:
             call = next((c.index for c in reversed(self.trace.calls) if c.completion is output), None)
         ex = self.extract(text)
         return self._add_answer(AnswerKind(kind), label, call, ex.text, ex.method)
+
+    def record_extracted(self, answer: str | None, kind: AnswerKind | str = AnswerKind.ATTEMPT, label: str = "",
+                         call: int | None = None, method: str = "given") -> str | None:
+        """Record an answer found by other means than the task's extractor (e.g. what a
+        program printed); ``method`` says how. Returns ``answer``."""
+        return self._add_answer(AnswerKind(kind), label, call, answer, method if answer is not None else "none")
 
     def final(self, answer: str | Completion | None, method: str = "chosen") -> str | None:
         """Record the strategy's final answer: an extracted answer (e.g. a vote's winner) or a

@@ -53,10 +53,11 @@ class ModelHandle:
         return (await self._ask(messages, 1, purpose, None, index, oracle, overrides))[0]
 
     async def sample(self, messages: Sequence[Message], n: int, *, purpose: str = "sample", prefix: str | None = None,
-                     oracle: bool = False, **overrides: Any) -> list[Completion]:
+                     oracle: bool = False, seed_scope: str | None = None, **overrides: Any) -> list[Completion]:
         """``n`` completions of the same prompt (each its own seed); with ``prefix``, ``n``
-        continuations of that assistant text."""
-        return await self._ask(messages, n, purpose, prefix, None, oracle, overrides)
+        continuations of that assistant text. ``seed_scope="self_consistency"`` draws the
+        samples that strategy draws with the same purpose and parameters (shared, and cached once)."""
+        return await self._ask(messages, n, purpose, prefix, None, oracle, overrides, seed_scope)
 
     async def continue_(self, messages: Sequence[Message], prefix: str, *, purpose: str = "continue",
                         index: int | None = None, oracle: bool = False, **overrides: Any) -> Completion:
@@ -78,14 +79,15 @@ class ModelHandle:
 
     # -- internals ----------------------------------------------------------------------
     async def _ask(self, messages: Sequence[Message], n: int, purpose: str, prefix: str | None,
-                   index: int | None, oracle: bool, overrides: dict[str, Any]) -> list[Completion]:
+                   index: int | None, oracle: bool, overrides: dict[str, Any],
+                   scope: str | None = None) -> list[Completion]:
         msgs = _conversation(messages)
         send = msgs
         if prefix is not None:
             self.require(CONTINUE, "it continues a partial answer")
             send = [*msgs, Message(role="assistant", content=prefix)]
         params = self.ctx.params.with_(**overrides) if overrides else self.ctx.params
-        seeds = self.ctx.seeds(self.role, self.model_id, purpose, n, index, params)
+        seeds = self.ctx.seeds(self.role, self.model_id, purpose, n, index, params, scope)
         outs = await self.gateway.sample(purpose, send, params, seeds)
         kind: CallKind = "generate" if prefix is None else "continue"
         for s, c in zip(seeds, outs):

@@ -167,3 +167,57 @@ def event_from(data: Any) -> Any:
             pass
     rest = {k: v for k, v in data.items() if k != "kind"}
     return NoteEvent(label=kind, data=rest)
+
+
+@trace_event
+class ScoreEvent(TraceEvent):
+    """What a scorer gave each candidate (``scores[i]``: candidate i's aggregate, None:
+    unscored; ``steps[i]``: its per-step scores) and which candidate was chosen."""
+
+    kind: Literal["score"] = "score"
+    scorer: str
+    label: str = ""
+    scores: list[float | None]
+    steps: list[list[float | None]] = Field(default_factory=list)
+    chosen: int | None = None
+
+
+@trace_event
+class RouteEvent(TraceEvent):
+    """A problem routed easy or hard by its candidates' scores (MAgICoRe): ``share`` is the
+    top answer's share of the score mass, ``confidence`` one minus the normalized entropy of
+    the mass over answers."""
+
+    kind: Literal["route"] = "route"
+    round: int
+    hard: bool
+    share: float
+    confidence: float
+
+
+@trace_event
+class SearchEvent(TraceEvent):
+    """One depth of a search over steps: partial solutions expanded, candidates made, kept,
+    and solutions finished so far."""
+
+    kind: Literal["search"] = "search"
+    depth: int
+    expanded: int
+    candidates: int
+    kept: int
+    finished: int
+
+
+@trace_event
+class ProgramEvent(TraceEvent):
+    """A model-written program run in the sandbox (program-aided solving): how it was found in
+    the reply, how the run ended (``no_program`` when there was none), what it answered."""
+
+    kind: Literal["program"] = "program"
+    index: int
+    round: int
+    status: str
+    found: str = ""
+    answer: str | None = None
+    error: str = ""
+    isolation: str = ""

@@ -10,6 +10,12 @@ from mistakelab.strategies import feedback as _fb  # noqa: F401
 from mistakelab.strategies import in_place as _ip  # noqa: F401
 from mistakelab.strategies import wait as _wait  # noqa: F401
 from mistakelab.strategies import contrastive as _con  # noqa: F401
+from mistakelab.strategies import best_of_n as _bon  # noqa: F401
+from mistakelab.strategies import first_error_fix as _fef  # noqa: F401
+from mistakelab.strategies import magicore as _mag  # noqa: F401
+from mistakelab.strategies import step_beam as _beam  # noqa: F401
+from mistakelab.strategies import dvts as _dvts  # noqa: F401
+from mistakelab.strategies import pal as _pal  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
 from mistakelab.strategies.self_consistency import majority, tally

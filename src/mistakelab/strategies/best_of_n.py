@@ -1,0 +1,91 @@
+"""``best_of_n``: sample n solutions, score each with any scorer, keep the best (METHODS §2.1, §1.3).
+
+Scorers (``scorer=``, see :mod:`mistakelab.scorers`): ``self_certainty`` (default; Kang et
+al. 2025), ``mean_logprob``, ``critic_verdict`` (a critic's P(Yes)), any step scorer with its
+aggregation (``critic_step:agg=min``, ``prm:model=...``), ``arithmetic_step`` (fewest flagged
+steps), ``exact`` (the gold answer: oracle-assisted, an upper bound).
+
+``shared`` (default): draw the samples ``self_consistency`` draws (same seeds and parameters),
+so every selection rule is compared on identical samples and a run's cache serves them once;
+token statistics then come from one ``score`` call per sample. ``shared=false`` draws its own
+samples, with the statistics recorded while generating.
+
+``select="best"`` keeps the highest score; ``select="borda"`` is the Borda vote with power
+``p`` (rank r of N weighs (N - r + 1) ** p, weights pool per equivalent answer; p = 0 is plain
+majority). Rules (:mod:`mistakelab.strategies.selection`): a sample whose answer does not parse
+is neither scored nor chosen; an unavailable score ranks below every available one; ties go to
+the earliest sample (in a vote, to the answer seen first). No parsing answer: final None.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mistakelab.core.events import ScoreEvent, VoteEvent
+from mistakelab.core.trace import AnswerKind
+from mistakelab.scorers import Scorer, build_scorer
+from mistakelab.strategies.base import strategy
+from mistakelab.strategies.context import StrategyContext
+from mistakelab.strategies.selection import best_index, borda_vote
+
+ScorerSpec = str | dict[str, Any]
+
+
+def checked_scorer(spec: ScorerSpec) -> ScorerSpec:
+    """A params validator: build the scorer once so a bad spec fails when the run is planned."""
+    try:
+        build_scorer(spec)
+    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
+        raise ValueError(str(exc)) from None
+    return spec
+
+
+def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
+    """How to sample: self-consistency's own samples, or fresh ones with the token statistics
+    the scorers read."""
+    if shared:
+        return {"temperature": temperature, "seed_scope": "self_consistency"}
+    return {"temperature": temperature, **({"logprobs": True} if any(s.wants_logprobs for s in scorers) else {})}
+
+
+class BestOfNParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n: int = Field(default=4, ge=1)
+    temperature: float = Field(default=0.7, gt=0)
+    scorer: ScorerSpec = "self_certainty"
+    select: Literal["best", "borda"] = "best"
+    p: float = Field(default=0.5, ge=0)  # Borda power
+    shared: bool = True  # self_consistency's samples
+
+    @field_validator("scorer")
+    @classmethod
+    def _known_scorer(cls, v: ScorerSpec) -> ScorerSpec:
+        return checked_scorer(v)
+
+
+@strategy("best_of_n", BestOfNParams, roles=("critic",), oracle=lambda p: build_scorer(p.scorer).oracle,
+          needs=lambda p: build_scorer(p.scorer).needs(), method="best-of-N with a scorer, METHODS §2.1/§1.3")
+async def best_of_n(ctx: StrategyContext, params: BestOfNParams) -> None:
+    """Sample n solutions and keep the best by a scorer (or a Borda vote over its ranking)."""
+    scorer = build_scorer(params.scorer)
+    outs = await ctx.sample(ctx.question(), params.n, purpose="sample",
+                            **sampling(params.shared, [scorer], params.temperature))
+    answers = [ctx.record_answer(c, AnswerKind.SAMPLE) for c in outs]
+    parsed = [i for i, a in enumerate(answers) if a is not None]
+    rated = dict(zip(parsed, await asyncio.gather(*(scorer.score(ctx, outs[i].text, completion=outs[i])
+                                                      for i in parsed))))
+    scores = [rated[i].aggregate if i in rated else None for i in range(len(outs))]
+    if params.select == "best":
+        chosen = best_index(answers, scores)
+        winner = None if chosen is None else answers[chosen]
+    else:
+        winner, mass = borda_vote(answers, scores, params.p, key=ctx.answer_key)
+        chosen = next((i for i in parsed if ctx.same_answer(answers[i], winner)), None)
+        ctx.emit(VoteEvent(winner=winner, votes=max(mass.values(), default=0.0), k=len(outs),
+                           method=f"borda(p={params.p})", tally=mass))
+    ctx.emit(ScoreEvent(scorer=scorer.name, label="samples", scores=scores, chosen=chosen,
+                        steps=[rated[i].scores if i in rated else [] for i in range(len(outs))]))
+    ctx.final(winner, method=f"{params.select}:{scorer.name}")

@@ -1,0 +1,177 @@
+"""best_of_n and first_error_fix on the scripted backend: every control flow, the choice rules."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from mistakelab.backends import ScriptedBackend
+from mistakelab.backends.base import CAPABILITIES
+from mistakelab.core import (AnswerKind, Completion, EditEvent, FirstErrorEvent, Problem, StopEvent,
+                             TokenLogprob, VoteEvent)
+from mistakelab.core.events import ScoreEvent
+from mistakelab.strategies import StrategySpec, solve
+
+from conftest import ToyAdd
+
+PROBLEM = Problem(id="p1", question="What is 2 + 3?", answer="5")
+
+
+def full(outputs) -> ScriptedBackend:  # type: ignore[no-untyped-def]
+    """A scripted model that declares the full next-token distribution (as the local one does)."""
+    return ScriptedBackend(outputs, capabilities=CAPABILITIES)
+
+
+def run(strategy, backend, roles=None):  # type: ignore[no-untyped-def]
+    return asyncio.run(solve(strategy, backend, PROBLEM, ToyAdd(), roles=roles))
+
+
+def with_kl(text: str, kl: float) -> Completion:
+    """A sampled completion whose every token has self-certainty ``kl``."""
+    words = text.split(" ")
+    return Completion(text=text, completion_tokens=len(words),
+                      logprobs=[TokenLogprob(token=(" " if i else "") + w, logprob=-1.0, kl_from_uniform=kl)
+                                for i, w in enumerate(words)])
+
+
+def judge(p_yes: float) -> Completion:
+    top = [("Yes", math.log(p_yes)), ("No", math.log(1 - p_yes))]
+    return Completion(text="Yes", logprobs=[TokenLogprob(token="Yes", logprob=top[0][1], top=top)])
+
+
+# -- best_of_n ------------------------------------------------------------------------------
+def test_best_of_n_self_certainty_picks_the_surest_parsing_sample() -> None:
+    outs = [with_kl("so \\boxed{4}", 3.0), with_kl("no answer here", 9.0), with_kl("so \\boxed{5}", 7.0),
+            with_kl("so \\boxed{6}", 7.0)]
+    fake = full(outs)
+    trace, r = run("best_of_n:n=4,shared=false", fake)
+    assert r.final_answer == "5" and r.correct  # 9.0 does not parse; 7.0 tie goes to the earlier sample
+    assert all(c.params.logprobs and c.params.temperature == 0.7 for c in fake.calls)
+    (ev,) = trace.events_of(ScoreEvent)
+    assert ev.scores == [3.0, None, 7.0, 7.0] and ev.chosen == 2 and ev.scorer == "self_certainty"
+    assert [a.kind for a in trace.answers] == [AnswerKind.SAMPLE] * 4 + [AnswerKind.FINAL]
+    assert r.pass_at_k and not r.used_gold
+
+
+def test_best_of_n_shares_self_consistency_samples() -> None:
+    sc = ScriptedBackend(["\\boxed{5}"] * 4)
+    run("self_consistency:k=4", sc)
+    bon = full([with_kl("\\boxed{5}", 1.0)] * 3)
+    run("best_of_n:n=3", bon)
+    assert [c.params for c in bon.calls] == [c.params for c in sc.calls][:3]  # same seeds, same request
+    assert not any(c.params.logprobs for c in bon.calls)
+    own = full([with_kl("\\boxed{5}", 1.0)] * 3)
+    run("best_of_n:n=3,shared=false", own)
+    assert {c.params.seed for c in own.calls}.isdisjoint({c.params.seed for c in sc.calls})
+
+
+def test_best_of_n_borda_pools_rank_weights() -> None:
+    # ranks by KL: 9 (4), 8 (3), 2 (2), 1 (1); p=1: answer 4 gets 4, answer 5 gets 3+2+1 = 6
+    outs = [with_kl("\\boxed{4}", 9.0), with_kl("\\boxed{5}", 8.0), with_kl("\\boxed{5}", 2.0),
+            with_kl("\\boxed{5}", 1.0)]
+    trace, r = run("best_of_n:n=4,select=borda,p=1.0", full(outs))
+    assert r.final_answer == "5"
+    (vote,) = trace.events_of(VoteEvent)
+    assert vote.tally == {"4": 4.0, "5": 6.0} and vote.method == "borda(p=1.0)"
+    # a high power lets the top-ranked sample win alone: 4**3 = 64 > 27 + 8 + 1
+    _, r = run("best_of_n:n=4,select=borda,p=3.0", full(outs))
+    assert r.final_answer == "4"
+
+
+def test_best_of_n_critic_verdict_uses_the_critic_role() -> None:
+    solver = ScriptedBackend(["\\boxed{4}", "\\boxed{5}"])
+    critic = ScriptedBackend([judge(0.3), judge(0.8)], model_id="critic")
+    trace, r = run({"name": "best_of_n", "n": 2, "scorer": "critic_verdict", "critic": "critic"}, solver,
+                   roles={"critic": critic})
+    assert r.final_answer == "5" and len(critic.calls) == 2 and r.usage["critic"].calls == 2
+    assert not any(c.params.logprobs for c in solver.calls)  # no generation statistics needed
+
+
+def test_best_of_n_arithmetic_fewest_flags_and_exact_is_oracle() -> None:
+    outs = ["2 + 3 = 6\n\n6 + 0 = 7\n\n\\boxed{7}", "2 + 3 = 5\n\n5 + 1 = 7\n\n\\boxed{7}", "2 + 3 = 5\n\n\\boxed{5}"]
+    _, r = run("best_of_n:n=3,scorer=arithmetic_step", ScriptedBackend(outs))
+    assert r.final_answer == "5" and not r.used_gold  # 0 flags beats 1 and 2
+    _, r = run("best_of_n:n=3,scorer=exact", ScriptedBackend(["\\boxed{4}", "\\boxed{5}", "\\boxed{6}"]))
+    assert r.final_answer == "5" and r.used_gold
+    assert StrategySpec.model_validate({"name": "best_of_n", "scorer": "exact"}).definition().is_oracle(
+        StrategySpec.model_validate({"name": "best_of_n", "scorer": "exact"}).resolve()[1])
+
+
+def test_best_of_n_no_parsing_answer_and_unscored_samples() -> None:
+    _, r = run("best_of_n:n=2", full([with_kl("hmm", 5.0), with_kl("what", 6.0)]))
+    assert r.final_answer is None and not r.correct
+    # no statistics at all: every score unavailable, the earliest parsing sample wins
+    _, r = run("best_of_n:n=3,scorer=critic_verdict",
+               ScriptedBackend(["\\boxed{4}", "\\boxed{5}", "x", "no logprobs", "here either"]))
+    assert r.final_answer == "4"
+
+
+def test_best_of_n_bad_scorer_fails_when_planned() -> None:
+    with pytest.raises(ValueError, match="scorer.*unknown scorer 'nope'|unknown scorer 'nope'"):
+        StrategySpec.model_validate({"name": "best_of_n", "scorer": "nope"}).resolve()
+
+
+# -- first_error_fix ------------------------------------------------------------------------
+WRONG = "2 + 3 = 6\n\nSo the answer is \\boxed{6}."
+
+
+def test_first_error_fix_continues_from_the_prefix_with_the_located_step() -> None:
+    fake = ScriptedBackend([WRONG, "2 + 3 = 5\n\n\\boxed{5}", "2 + 3 = 5\n\n\\boxed{5}"])
+    trace, r = run("first_error_fix:k=2", fake)
+    assert r.first_correct is False and r.correct and r.attempts == [False, True]
+    redo = fake.calls[1]
+    assert [m.role for m in redo.messages] == ["user", "assistant", "user"]
+    assert "This step of your solution is wrong:\n\n2 + 3 = 6" in redo.messages[2].content
+    (fe,) = trace.events_of(FirstErrorEvent)
+    assert (fe.locator, fe.step) == ("arithmetic", 0)
+    (edit,) = trace.events_of(EditEvent)
+    assert (edit.before, edit.after) == ("2 + 3 = 6", "2 + 3 = 5")
+    assert trace.events_of(StopEvent) == [StopEvent(reason="rounds used up", rounds=1)]
+
+
+def test_first_error_fix_keeps_the_prefix_before_a_later_error() -> None:
+    wrong = "2 + 1 = 3\n\n3 + 2 = 6\n\n\\boxed{6}"
+    fake = ScriptedBackend([wrong, "3 + 2 = 5\n\n\\boxed{5}"])
+    trace, r = run("first_error_fix:k=1,feedback=none", fake)
+    cont = trace.calls[1]
+    assert cont.kind == "continue" and cont.prefix == "2 + 1 = 3\n\n"
+    assert [m.role for m in fake.calls[1].messages] == ["user", "assistant"]  # question + prefix only
+    assert fake.calls[1].messages[1].content == "2 + 1 = 3\n\n"
+    assert r.correct and trace.answers_of(AnswerKind.SAMPLE)[0].extracted == "5"
+
+
+def test_first_error_fix_critique_then_redo() -> None:
+    fake = ScriptedBackend([WRONG, "2 + 3 is 5, not 6.", "2 + 3 = 5\n\n\\boxed{5}"])
+    trace, r = run("first_error_fix:k=1,feedback=critique", fake)
+    assert "say what is wrong" in fake.calls[1].messages[-1].content
+    assert "2 + 3 is 5, not 6.\n\nWrite the solution again" in fake.calls[2].messages[-1].content
+    assert r.correct
+
+
+def test_first_error_fix_stops_when_nothing_is_wrong() -> None:
+    trace, r = run("first_error_fix:k=3,rounds=2", ScriptedBackend(["2 + 3 = 5\n\n\\boxed{5}"]))
+    assert r.calls == 1 and r.correct
+    assert trace.events_of(StopEvent) == [StopEvent(reason="no wrong step found", rounds=0)]
+
+
+def test_first_error_fix_majority_of_candidates_and_second_round() -> None:
+    outs = [WRONG, "2 + 3 = 7\n\n\\boxed{7}", "2 + 3 = 5\n\n\\boxed{5}", "2 + 3 = 5\n\n\\boxed{5}",
+            ]
+    trace, r = run("first_error_fix:k=3,rounds=2", ScriptedBackend(outs))
+    assert r.final_answer == "5"  # 2 of 3; the second round finds nothing wrong in the chosen one
+    assert trace.events_of(StopEvent)[0].reason == "no wrong step found"
+    assert len(trace.events_of(FirstErrorEvent)) == 2
+
+
+def test_first_error_fix_global_rewrite_reranked_by_a_scorer() -> None:
+    outs = [WRONG, "2 + 3 = 8\n\n\\boxed{8}", "Start over: 2 + 3 = 5, \\boxed{5}"]
+    fake = ScriptedBackend(outs)
+    critic = ScriptedBackend([judge(0.4), judge(0.1), judge(0.9)], model_id="critic")
+    trace, r = run({"name": "first_error_fix", "k": 1, "rewrite": True, "scorer": "critic_verdict",
+                    "critic": "critic"}, fake, roles={"critic": critic})
+    assert "Write a new, complete solution" in fake.calls[2].messages[-1].content
+    (ev,) = trace.events_of(ScoreEvent)
+    assert ev.label == "rerank-1" and ev.chosen == 2  # [current, local, rewrite]
+    assert r.final_answer == "5"
