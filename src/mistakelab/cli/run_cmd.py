@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -13,6 +13,9 @@ from mistakelab.cli.errors import FAILED, CliError, format_validation, one_line
 from mistakelab.cli.options import parse_flag_spec
 from mistakelab.cli.progress import RunProgress
 from mistakelab.report.text import literal
+
+if TYPE_CHECKING:
+    from mistakelab.report.errors import ErrorExample
 
 
 #: config field -> the flag that sets it (for messages that say where a bad value came from)
@@ -210,11 +213,14 @@ def _label(spec: dict[str, Any]) -> str:
 def errors(
     run: str = typer.Argument(..., help="Run id (or name)."),
     store: str = typer.Option(DEFAULT_STORE, help="Run store file."),
+    examples: int = typer.Option(0, "--examples", min=0,
+                                 help="Also print this many wrong solutions, steps numbered, the first wrong one marked."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Whose solutions --examples shows (default: the run's first strategy)."),
 ) -> None:
     """Where wrong solutions first went wrong, by the tasks' step verifiers."""
     from rich.table import Table
 
-    from mistakelab.report.errors import error_profiles
+    from mistakelab.report.errors import error_examples, error_profiles
     from mistakelab.tasks import create_task
 
     st, info = open_run(store, run)
@@ -237,6 +243,32 @@ def errors(
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
+    for ex in error_examples(st, info.id, tasks_by_label, strategy, examples) if examples else []:
+        print_error_example(ex)
+
+
+def print_error_example(ex: "ErrorExample") -> None:
+    """A wrong solution, its steps numbered, the earliest wrong one marked, and what the other
+    strategies of the run ended with on that problem. All text is printed literally."""
+    from rich.text import Text
+
+    k = ex.verdict.first_error
+    console.print(Text(f"\n{ex.task} / {ex.strategy} / problem ", style="bold") + literal(ex.problem.id, one_line=True))
+    console.print(literal(ex.problem.question))
+    shown = ex.verdict.steps[:k + 2]  # up to the step after the wrong one
+    for step in shown:
+        wrong = step.index == k
+        line = Text(">> " if wrong else "   ", style="bold red" if wrong else "")
+        console.print(line + Text(f"step {step.index + 1}: ") + literal(step.text, "red" if wrong else "", one_line=True))
+    if len(ex.verdict.steps) > len(shown):
+        console.print(Text(f"   … {len(ex.verdict.steps) - len(shown)} more steps"))
+    console.print(Text(f"first wrong step: {k + 1} of {len(ex.verdict.steps)}; ", style="bold")
+                  + literal(ex.reason or "no reason given", one_line=True))
+    console.print(Text("answer ") + literal(ex.answer, one_line=True) + Text(", gold ") + literal(ex.problem.answer, one_line=True))
+    for name, answer, correct, first in ex.outcomes:
+        move = "" if first is None or first == correct else (" (wrong → right)" if correct else " (right → wrong)")
+        console.print(Text("  ") + literal(name, one_line=True) + Text(": ") + literal(answer, one_line=True)
+                      + Text(f" {'right' if correct else 'wrong'}{move}", style="green" if correct else "red"))
 
 
 @app.command()

@@ -3,6 +3,7 @@
 For each unit whose final answer is wrong, the task's step verifier judges the solution
 text of the last model call that produced an answer; the earliest wrong step is tallied.
 Wrong answers where no step is flagged are counted as "final answer only".
+:func:`error_examples` picks individual wrong solutions with their earliest wrong step.
 """
 
 from __future__ import annotations
@@ -81,3 +82,58 @@ def profile_units(units: Iterable[tuple[UnitRow, Trace | None]], problems: dict[
         else:
             prof.final_only += 1
     return list(profiles.values())
+
+
+@dataclass
+class ErrorExample:
+    """One wrong solution with its earliest wrong step located, and what every other strategy
+    of the run ended with on the same problem (``outcomes``: strategy, final answer, correct,
+    whether its first answer was correct)."""
+
+    task: str
+    strategy: str
+    problem: Problem
+    answer: str | None
+    verdict: Any  # StepVerdict
+    outcomes: list[tuple[str, str | None, bool, bool | None]] = field(default_factory=list)
+
+    @property
+    def reason(self) -> str:
+        k = self.verdict.first_error
+        return self.verdict.marks[k].reason if 0 <= k < len(self.verdict.marks) else ""
+
+
+def error_examples(store: RunStore, run_id: str, tasks: dict[str, Task], strategy: str | None = None,
+                   n: int = 1) -> list[ErrorExample]:
+    """Up to ``n`` wrong final solutions (of ``strategy``, default the run's first) whose
+    earliest wrong step a task's step verifier locates; problems that some other strategy
+    turned right come first, so the example shows a mistake found and what fixing it did."""
+    units = [u for u in store.units(run_id) if u.result is not None and u.result.status != "failed"]
+    if not units:
+        return []
+    strategy = strategy or units[0].strategy
+    by_problem: dict[tuple[str, str], list[UnitRow]] = {}
+    for u in units:
+        by_problem.setdefault((u.task, u.problem_id), []).append(u)
+    problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
+
+    def fixed_elsewhere(u: UnitRow) -> bool:
+        return any(o.result.correct for o in by_problem[(u.task, u.problem_id)]  # type: ignore[union-attr]
+                   if o.strategy != strategy)
+
+    wrong = [u for u in units if u.strategy == strategy and not u.result.correct]  # type: ignore[union-attr]
+    out: list[ErrorExample] = []
+    for u in sorted(wrong, key=lambda u: not fixed_elsewhere(u)):
+        task, problem = tasks.get(u.task), problems.get(u.task, {}).get(u.problem_id)
+        text = final_solution_text(store.trace(run_id, u.unit_key))
+        if task is None or problem is None or text is None:
+            continue
+        verdict = task.verify_steps(problem, text)
+        if verdict is None or verdict.first_error < 0:
+            continue
+        others = [(o.strategy, o.result.final_answer, o.result.correct, o.result.first_correct)  # type: ignore[union-attr]
+                  for o in by_problem[(u.task, u.problem_id)] if o.strategy != strategy]
+        out.append(ErrorExample(u.task, strategy, problem, u.result.final_answer, verdict, others))  # type: ignore[union-attr]
+        if len(out) >= n:
+            break
+    return out
