@@ -39,7 +39,9 @@ test: $(VENV)/.stamp-test chromium
 demo: $(VENV)/.stamp-demo
 	@start=$$(date +%s); \
 	$(BIN)/mistakelab models --prepare qwen2.5-coder-0.5b && \
-	$(BIN)/mistakelab run examples/quickstart.toml; rc=$$?; \
+	$(BIN)/mistakelab run examples/demo.toml && \
+	$(BIN)/mistakelab errors demo --store runs/demo.db --examples 1 && \
+	$(BIN)/mistakelab report demo --store runs/demo.db -o runs/demo.html; rc=$$?; \
 	echo "experiment wall time: $$(( $$(date +%s) - start )) s"; exit $$rc
 
 bench: $(VENV)/.stamp-test $(VENV)/.stamp-demo
