@@ -117,3 +117,20 @@ def test_locate_by_source(tmp_path: Path) -> None:
     assert "by source" in res.output and "injected" in res.output and "gold" in res.output
     assert "baseline" in res.output and "+0.0" in res.output  # the same locator twice: no difference
     assert "again" in res.output and "label=" not in res.output
+
+
+def test_show_prints_revision_figures_from_the_traces(tmp_path: Path) -> None:
+    """try_again that repeats one wrong answer: the unique-answer ratio is 1/3 and both
+    unsolved problems kept the same answer every turn."""
+    cfg = tmp_path / "ta.toml"
+    cfg.write_text(f'name = "ta"\nn_problems = 2\nstore = "{tmp_path / "r.db"}"\n'
+                   '[[models]]\nbackend = "scripted"\nmodel = "fake"\n'
+                   'options = { outputs = ["\\\\boxed{-1}", "\\\\boxed{-1}", "\\\\boxed{-1}", '
+                   '"\\\\boxed{-1}", "\\\\boxed{-1}", "\\\\boxed{-1}"] }\n'
+                   '[[tasks]]\nname = "gsm8k_sample"\n[[strategies]]\nname = "try_again"\nturns = 3\n')
+    res = runner.invoke(app, ["run", str(cfg)])
+    assert res.exit_code == 0, res.output
+    shown = runner.invoke(app, ["show", "ta", "--store", str(tmp_path / "r.db")])
+    assert shown.exit_code == 0, shown.output
+    line = next(x for x in shown.output.splitlines() if "try_again(turns=3):" in x and "unique" in x)
+    assert "unique-answer ratio 0.33" in line and "same answer every turn: 2/2" in line

@@ -181,6 +181,24 @@ def show(
         return
     order = [_label(s) for s in info.config.get("strategies", [])]
     print_summary(summarize(results, order), title=info.id, console=console)
+    _print_revision(st, info.id)
+
+
+def _print_revision(st: Any, run_id: str) -> None:
+    """Trace-based revision figures (unique answers, verification passes, answer changes,
+    redactions) per model, task and strategy; read from the traces, so only for runs of a
+    size whose traces load in seconds."""
+    from mistakelab.metrics import revision_metrics
+    from mistakelab.report.table import revision_lines
+
+    units = [u for u in st.units(run_id) if u.result and u.result.status != "failed"]
+    if len(units) > 20000:
+        return
+    by: dict[str, list[Any]] = {}
+    for u in units:
+        by.setdefault(f"{u.model} · {u.task} · {u.strategy}", []).append(st.trace(run_id, u.unit_key))
+    for line in revision_lines({k: revision_metrics([t for t in v if t is not None]) for k, v in by.items()}):
+        console.print(literal(line))
 
 
 def _print_served(results: list[Any], config: dict[str, Any]) -> None:

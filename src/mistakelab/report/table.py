@@ -42,6 +42,38 @@ def rounds_lines(rows: list[StrategySummary]) -> list[str]:
     return out
 
 
+def revision_lines(metrics: dict[str, dict[str, object]]) -> list[str]:
+    """One line per strategy with trace-based revision figures
+    (:func:`mistakelab.metrics.revision_metrics`), saying only those that apply.
+
+    Example:
+        >>> revision_lines({"wait": {"unique_answer_ratio": None, "repeat_share": (0, 0),
+        ...     "verify_pass": {"wrong": (0, 0), "right": (0, 0)}, "answer_changed": (3, 40),
+        ...     "redactions": (0, 0)}})
+        ['wait: answer changed in 3/40 revisions']
+    """
+    out = []
+    for name, m in metrics.items():
+        parts = []
+        u, (rep, failed), vp = m["unique_answer_ratio"], m["repeat_share"], m["verify_pass"]
+        if u is not None:
+            parts.append(f"unique-answer ratio {u:.2f}")  # type: ignore[str-format]
+        if failed:
+            parts.append(f"never solved, same answer every turn: {rep}/{failed}")
+        (wp, wn), (rp, rn) = vp["wrong"], vp["right"]  # type: ignore[index]
+        if wn or rn:
+            parts.append(f"verification passed {wp}/{wn} wrong and {rp}/{rn} right answers")
+        changed, steps = m["answer_changed"]  # type: ignore[misc]
+        if steps:
+            parts.append(f"answer changed in {changed}/{steps} revisions")
+        texts, hits = m["redactions"]  # type: ignore[misc]
+        if texts:
+            parts.append(f"gold answer redacted from {texts} feedback texts ({hits} occurrences)")
+        if parts:
+            out.append(f"{name}: " + "; ".join(parts))
+    return out
+
+
 def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     """A rich Table of strategy summaries for one (model, task) group."""
     table = Table(title=literal(title, one_line=True) if title else None, show_lines=False, pad_edge=False)
