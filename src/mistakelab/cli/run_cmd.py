@@ -156,6 +156,7 @@ def run(
     st = open_store(cfg.store)
     results = [u.result for u in st.units(summary.run_id) if u.result]
     print_summary(summarize(results, [s.label for s in cfg.strategies]), title=summary.run_id, console=console)
+    _print_revision(st, summary.run_id)
     say("run stored in ", str(Path(cfg.store).resolve()), " as ", (summary.run_id, "bold"))
     st.close()
     if summary.unit_errors:
