@@ -198,7 +198,16 @@ def _print_revision(st: Any, run_id: str) -> None:
     by: dict[str, list[Any]] = {}
     for u in units:
         by.setdefault(f"{u.model} · {u.task} · {u.strategy}", []).append(st.trace(run_id, u.unit_key))
-    for line in revision_lines({k: revision_metrics([t for t in v if t is not None]) for k, v in by.items()}):
+    from mistakelab.core.trace import AnswerKind
+
+    metrics = {}
+    for key, traces in by.items():
+        traces = [t for t in traces if t is not None]
+        m = revision_metrics(traces)
+        if not any(sum(a.kind == AnswerKind.ATTEMPT for a in t.answers) > 1 for t in traces):
+            m["unique_answer_ratio"] = None  # one answer per problem: E/T is 1 by construction
+        metrics[key] = m
+    for line in revision_lines(metrics):
         console.print(literal(line))
 
 
