@@ -70,8 +70,8 @@ def test_error_examples_locate_the_step_and_show_the_other_strategies(tmp_path: 
     for e in examples:
         assert e.verdict.first_error == injected_at[e.problem.id]
         assert e.reason
-        [(name, answer, correct, _)] = e.outcomes
-        assert name.startswith("self_consistency") and correct and answer == e.problem.answer
+        [(name, answer, correct, _, oracle)] = e.outcomes
+        assert name.startswith("self_consistency") and correct and answer == e.problem.answer and not oracle
     out = CliRunner(env={"COLUMNS": "250"}).invoke(app, ["errors", "ex", "--store", str(store), "--examples", "1"])
     assert out.exit_code == 0, out.output
     marked = [line for line in out.output.splitlines() if line.startswith(">> ")]

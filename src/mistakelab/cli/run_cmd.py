@@ -271,7 +271,8 @@ def errors(
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
-    for ex in error_examples(st, info.id, tasks_by_label, strategy, examples) if examples else []:
+    order = [_label(s) for s in info.config.get("strategies", [])]
+    for ex in error_examples(st, info.id, tasks_by_label, strategy or next(iter(order), None), examples) if examples else []:
         print_error_example(ex)
 
 
@@ -293,9 +294,10 @@ def print_error_example(ex: "ErrorExample") -> None:
     console.print(Text(f"first wrong step: {k + 1} of {len(ex.verdict.steps)}; ", style="bold")
                   + literal(ex.reason or "no reason given", one_line=True))
     console.print(Text("answer ") + literal(ex.answer, one_line=True) + Text(", gold ") + literal(ex.problem.answer, one_line=True))
-    for name, answer, correct, first in ex.outcomes:
+    for name, answer, correct, first, oracle in ex.outcomes:
         move = "" if first is None or first == correct else (" (wrong → right)" if correct else " (right → wrong)")
-        console.print(Text("  ") + literal(name, one_line=True) + Text(": ") + literal(answer, one_line=True)
+        label = name + (" [oracle-assisted]" if oracle else "")
+        console.print(Text("  ") + literal(label, one_line=True) + Text(": ") + literal(answer, one_line=True)
                       + Text(f" {'right' if correct else 'wrong'}{move}", style="green" if correct else "red"))
 
 

@@ -88,14 +88,14 @@ def profile_units(units: Iterable[tuple[UnitRow, Trace | None]], problems: dict[
 class ErrorExample:
     """One wrong solution with its earliest wrong step located, and what every other strategy
     of the run ended with on the same problem (``outcomes``: strategy, final answer, correct,
-    whether its first answer was correct)."""
+    whether its first answer was correct, whether it used the gold answer)."""
 
     task: str
     strategy: str
     problem: Problem
     answer: str | None
     verdict: Any  # StepVerdict
-    outcomes: list[tuple[str, str | None, bool, bool | None]] = field(default_factory=list)
+    outcomes: list[tuple[str, str | None, bool, bool | None, bool]] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -106,7 +106,8 @@ class ErrorExample:
 def error_examples(store: RunStore, run_id: str, tasks: dict[str, Task], strategy: str | None = None,
                    n: int = 1) -> list[ErrorExample]:
     """Up to ``n`` wrong final solutions (of ``strategy``, default the run's first) whose
-    earliest wrong step a task's step verifier locates; problems that some other strategy
+    earliest wrong step a task's step verifier locates (default strategy: the first unit's;
+    the CLI passes the run's first configured one); problems that some other strategy
     turned right come first, so the example shows a mistake found and what fixing it did."""
     units = [u for u in store.units(run_id) if u.result is not None and u.result.status != "failed"]
     if not units:
@@ -131,7 +132,8 @@ def error_examples(store: RunStore, run_id: str, tasks: dict[str, Task], strateg
         verdict = task.verify_steps(problem, text)
         if verdict is None or verdict.first_error < 0:
             continue
-        others = [(o.strategy, o.result.final_answer, o.result.correct, o.result.first_correct)  # type: ignore[union-attr]
+        others = [(o.strategy, o.result.final_answer, o.result.correct, o.result.first_correct,  # type: ignore[union-attr]
+                   o.result.used_gold)  # type: ignore[union-attr]
                   for o in by_problem[(u.task, u.problem_id)] if o.strategy != strategy]
         out.append(ErrorExample(u.task, strategy, problem, u.result.final_answer, verdict, others))  # type: ignore[union-attr]
         if len(out) >= n:

@@ -82,7 +82,9 @@ def summary_table(rows: list[StrategySummary], title: str = "") -> Table:
     for col in ("strategy", "n", "acc % [95% CI]", "Δ pts vs first [95% CI]", "w→r", "r→w",
                 "CL / CS / RSS", "pass@k % [95% CI]", "tok/prob [95% CI]", *(["tok/prob by role"] if by_role else []),
                 "calls/prob", "s/prob", "failed", "oracle"):
-        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
+        # the strategy label wraps, so a narrow terminal folds it rather than the numbers
+        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=col != "strategy",
+                         min_width=12 if col == "strategy" else None, overflow="fold")
     for r in rows:
         if r.vs_baseline is None:
             vs = "baseline"
