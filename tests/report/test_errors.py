@@ -76,4 +76,4 @@ def test_error_examples_locate_the_step_and_show_the_other_strategies(tmp_path: 
     assert out.exit_code == 0, out.output
     marked = [line for line in out.output.splitlines() if line.startswith(">> ")]
     assert len(marked) == 1 and marked[0].startswith(f">> step {injected_at[examples[0].problem.id] + 1}:")
-    assert "first wrong step: 2 of" in out.output and "self_consistency(k=3):" in out.output
+    assert "first wrong step: step 2 of" in out.output and "(index 1," in out.output and "self_consistency(k=3):" in out.output

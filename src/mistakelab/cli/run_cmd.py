@@ -291,7 +291,7 @@ def print_error_example(ex: "ErrorExample") -> None:
         console.print(line + Text(f"step {step.index + 1}: ") + literal(step.text, "red" if wrong else "", one_line=True))
     if len(ex.verdict.steps) > len(shown):
         console.print(Text(f"   … {len(ex.verdict.steps) - len(shown)} more steps"))
-    console.print(Text(f"first wrong step: {k + 1} of {len(ex.verdict.steps)}; ", style="bold")
+    console.print(Text(f"first wrong step: step {k + 1} of {len(ex.verdict.steps)} (index {k}, as counted above); ", style="bold")
                   + literal(ex.reason or "no reason given", one_line=True))
     console.print(Text("answer ") + literal(ex.answer, one_line=True) + Text(", gold ") + literal(ex.problem.answer, one_line=True))
     for name, answer, correct, first, oracle in ex.outcomes:
