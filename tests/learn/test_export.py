@@ -144,3 +144,22 @@ def test_wrong_solutions_caps_per_problem(source) -> None:
     capped = list(wrong_solutions(source, 1))
     assert len({s.problem.id for s in capped}) == len(capped) == len({s.problem.id for s in every})
     assert len(every) > len(capped)
+
+
+def test_training_loads_a_re_exported_folder_afresh(source, tmp_path, monkeypatch) -> None:
+    """A folder exported again with another row count loads with the new rows (datasets'
+    shared cache kept the old split sizes and refused it: NonMatchingSplitsSizesError)."""
+    import shutil
+
+    datasets = pytest.importorskip("datasets")
+    from mistakelab.learn.train import load_rows
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    folder = tmp_path / "data"
+    first = export_run(source, "unpaired", {}, folder)
+    assert len(load_rows(folder)) == first.rows
+    datasets.load_dataset(str(folder), split="train")  # what a user does: fills the shared cache
+    shutil.rmtree(folder)
+    second = export_run(source, "sft", {}, folder)
+    assert second.rows != first.rows
+    assert len(load_rows(folder)) == second.rows

@@ -114,13 +114,20 @@ def load_base(base: str) -> tuple[Any, Any, Path | None]:
 
 def load_rows(path: str | Path) -> Any:
     """An exported dataset: a ``mistakelab export`` folder, a ``.jsonl`` or a ``.parquet`` file."""
-    from datasets import load_dataset
+    import tempfile
 
     p = Path(path)
     if not p.exists():
         raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
-    # rebuilt every time: datasets' cache can serve an older export of a folder with the same name
-    fresh = {"split": "train", "download_mode": "force_redownload"}
+    # Built in a cache of its own, in memory: datasets' shared cache keeps the split sizes of an
+    # older export of the same folder and then refuses the new one (NonMatchingSplitsSizesError).
+    with tempfile.TemporaryDirectory(prefix="mistakelab-ds-") as cache:
+        return _load(p, {"split": "train", "cache_dir": cache, "keep_in_memory": True})
+
+
+def _load(p: Path, fresh: dict[str, Any]) -> Any:
+    from datasets import load_dataset
+
     if p.is_dir():
         if (p / "data" / "train.parquet").is_file():
             return load_dataset(str(p), **fresh)
