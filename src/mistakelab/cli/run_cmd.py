@@ -180,8 +180,7 @@ def show(
     if info.config.get("kind") == "served":
         _print_served(results, info.config)
         return
-    order = [_label(s) for s in info.config.get("strategies", [])]
-    print_summary(summarize(results, order), title=info.id, console=console)
+    print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
     _print_revision(st, info.id)
 
 
@@ -231,10 +230,11 @@ def _print_served(results: list[Any], config: dict[str, Any]) -> None:
     wide_console(console, 140).print(table)
 
 
-def _label(spec: dict[str, Any]) -> str:
+def _strategy_order(config: dict[str, Any]) -> list[str]:
+    """A stored run's strategy labels in the order of its config."""
     from mistakelab.strategies import StrategySpec
 
-    return StrategySpec.model_validate(spec).label
+    return [StrategySpec.model_validate(spec).label for spec in config.get("strategies", [])]
 
 
 @app.command()
@@ -271,8 +271,8 @@ def errors(
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
-    order = [_label(s) for s in info.config.get("strategies", [])]
-    for ex in error_examples(st, info.id, tasks_by_label, strategy or next(iter(order), None), examples) if examples else []:
+    first = next(iter(_strategy_order(info.config)), None)
+    for ex in error_examples(st, info.id, tasks_by_label, strategy or first, examples) if examples else []:
         print_error_example(ex)
 
 

@@ -33,7 +33,7 @@ class ErrorProfile:
 
 def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list[ErrorProfile]:
     """One profile per (task label, strategy) of the run."""
-    problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
+    problems = problems_by_task(store, run_id, tasks)
 
     def units() -> Iterable[tuple[UnitRow, Trace | None]]:
         for unit in store.units(run_id):
@@ -41,6 +41,11 @@ def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list
             yield unit, store.trace(run_id, unit.unit_key) if wrong else None
 
     return profile_units(units(), problems, tasks)
+
+
+def problems_by_task(store: RunStore, run_id: str, tasks: dict[str, Task]) -> dict[str, dict[str, Problem]]:
+    """The run's stored problems of each task label, by problem id."""
+    return {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
 
 
 def final_solution_text(trace: Trace | None) -> str | None:
@@ -116,7 +121,7 @@ def error_examples(store: RunStore, run_id: str, tasks: dict[str, Task], strateg
     by_problem: dict[tuple[str, str], list[UnitRow]] = {}
     for u in units:
         by_problem.setdefault((u.task, u.problem_id), []).append(u)
-    problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
+    problems = problems_by_task(store, run_id, tasks)
 
     def fixed_elsewhere(u: UnitRow) -> bool:
         return any(o.result.correct for o in by_problem[(u.task, u.problem_id)]  # type: ignore[union-attr]
