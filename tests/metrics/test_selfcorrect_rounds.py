@@ -74,6 +74,9 @@ def test_trace_metrics_from_real_strategy_traces() -> None:
     ta = _trace("try_again:turns=3", ["\\boxed{6}", "\\boxed{6}", "\\boxed{7}"], p)
     same = _trace("try_again:turns=2", ["\\boxed{6}", "\\boxed{6.0}"], p)
     assert unique_answer_ratio([ta]) == pytest.approx(2 / 3) and unique_answer_ratio([same]) == 0.5
+    once = _trace("cot", ["\\boxed{6}"], p)  # one answer: E/T would be 1 by construction
+    assert unique_answer_ratio([once]) is None
+    assert unique_answer_ratio([ta, once]) == pytest.approx((2 / 3 + 1) / 2)
     assert repeat_share([ta, same]) == (1, 2)
     # PRP: the wrong 6 passes its check (a false pass), then nothing else is checked
     wrong_pass = _trace("prp:mask=first", ["\\boxed{6}", "\\boxed{2}"], p)

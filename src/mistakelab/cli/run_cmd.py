@@ -197,15 +197,7 @@ def _print_revision(st: Any, run_id: str) -> None:
     by: dict[str, list[Any]] = {}
     for u in units:
         by.setdefault(f"{u.model} · {u.task} · {u.strategy}", []).append(st.trace(run_id, u.unit_key))
-    from mistakelab.core.trace import AnswerKind
-
-    metrics = {}
-    for key, traces in by.items():
-        traces = [t for t in traces if t is not None]
-        m = revision_metrics(traces)
-        if not any(sum(a.kind == AnswerKind.ATTEMPT for a in t.answers) > 1 for t in traces):
-            m["unique_answer_ratio"] = None  # one answer per problem: E/T is 1 by construction
-        metrics[key] = m
+    metrics = {key: revision_metrics([t for t in traces if t is not None]) for key, traces in by.items()}
     for line in revision_lines(metrics):
         console.print(literal(line))
 

@@ -56,15 +56,23 @@ def _attempt_keys(trace: Trace) -> list[str]:
 def unique_answer_ratio(traces: Sequence[Trace]) -> float | None:
     """Mean over problems of distinct valid answers / valid answers (UFO's E/T).
 
+    ``None`` when no problem has two or more valid answers: for a strategy that answers once,
+    E/T is 1 by construction and says nothing.
+
     Example:
         >>> from mistakelab.core.trace import AnswerRecord
         >>> t = Trace(strategy="s", problem_id="p", model="m", answers=[
         ...     AnswerRecord(kind="attempt", extracted=x) for x in ["3", "3.0", "4", None]])
         >>> round(unique_answer_ratio([t]), 3)
         0.667
+        >>> unique_answer_ratio([Trace(strategy="s", problem_id="p", model="m",
+        ...     answers=[AnswerRecord(kind="attempt", extracted="3")])]) is None
+        True
     """
-    ratios = [len(set(keys)) / len(keys) for keys in map(_attempt_keys, traces) if keys]
-    return sum(ratios) / len(ratios) if ratios else None
+    per = [keys for keys in map(_attempt_keys, traces) if keys]
+    if not any(len(keys) > 1 for keys in per):
+        return None
+    return sum(len(set(keys)) / len(keys) for keys in per) / len(per)
 
 
 def repeat_share(traces: Sequence[Trace]) -> tuple[int, int]:
