@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import sqlite3
 import threading
 import time
@@ -30,18 +29,8 @@ from typing import Any, Iterator, Sequence
 
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Completion, GenParams, Message, Problem, Result
-from mistakelab.store.migrations import NotAStoreError, apply_migrations, check_schema
+from mistakelab.store.sqlite import StoreError, Writer, commit_retrying, connect, open_store, why
 from mistakelab.store.texts import pack_json, unpack
-
-
-class StoreError(RuntimeError):
-    """A run store that cannot be opened or written: the message names the file and why."""
-
-
-# A writer that finds the database locked by another process (after the busy timeout)
-# retries its batch this many times, waiting a little longer each time.
-WRITE_RETRIES = 5
-BUSY_TIMEOUT_MS = 10_000
 
 
 # Bumped when what a completion's per-token statistics mean changes, so that cached
@@ -107,87 +96,18 @@ class RunStore:
         # Completions written by this process, so cache look-ups see them before commit.
         self._recent: dict[str, str] = {}
         self._known_keys: set[str] | None = None
-        # Each item is a group of statements committed in the same transaction (or None: stop).
-        self._queue: queue.Queue[list[tuple[str, tuple[Any, ...]]] | None] = queue.Queue()
-        self._writer_error: BaseException | None = None
-        self._writer = threading.Thread(target=self._write_loop, name="mistakelab-store", daemon=True)
-        self._writer.start()
+        self._writer = Writer(connect, self.path)
 
     def _open(self) -> sqlite3.Connection:
-        where = f"run store {self.path}"
-        if self.path.is_dir():
-            raise StoreError(f"{where}: is a folder, not a file")
-        blocking = next((d for d in [*reversed(self.path.parents)] if d.exists() and not d.is_dir()), None)
-        if blocking is not None:
-            raise StoreError(f"{where}: cannot create its folder ({blocking} is a file)")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{where}: cannot create its folder ({exc.strerror or exc})") from None
-        try:
-            conn = self._connect(check=True)
-        except NotAStoreError as exc:
-            raise StoreError(f"{where}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{where}: {_why(exc)}") from None
-        try:
-            apply_migrations(conn)
-        except NotAStoreError as exc:
-            conn.close()
-            raise StoreError(f"{where}: {exc}") from None
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StoreError(f"{where}: {_why(exc)}") from None
-        return conn
-
-    def _connect(self, check: bool = False) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            if check:  # before anything writes: a foreign file is never changed
-                check_schema(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    def _write_loop(self) -> None:
-        conn = self._connect()
-        while True:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < 256:  # drain what is already queued into one transaction
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = any(b is None for b in batch)
-            try:
-                _commit_retrying(conn, [st for b in batch for st in b or ()])
-            except BaseException as exc:  # noqa: BLE001 - surfaced by flush()
-                self._writer_error = exc
-            for _ in batch:
-                self._queue.task_done()
-            if stop:
-                conn.close()
-                return
+        return open_store(self.path)
 
     def _enqueue(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
         """Queue statements that must commit together (a kill leaves all or none of them)."""
-        self._raise_writer_error()
-        self._queue.put(list(statements))
-
-    def _raise_writer_error(self) -> None:
-        if self._writer_error is not None:
-            raise StoreError(f"run store {self.path}: write failed: {_why(self._writer_error)}") \
-                from self._writer_error
+        self._writer.put(list(statements))
 
     def flush(self) -> None:
         """Wait until every queued write is committed."""
-        self._queue.join()
-        self._raise_writer_error()
+        self._writer.flush()
 
     # -- long texts, stored once ---------------------------------------------------------
     def _packed(self, doc: str) -> tuple[str, list[tuple[str, tuple[Any, ...]]]]:
@@ -205,10 +125,7 @@ class RunStore:
         raise StoreError(f"run store {self.path}: text chunk {digest[:12]} is missing (damaged store)")
 
     def close(self) -> None:
-        if self._writer.is_alive():
-            self.flush()
-            self._queue.put(None)
-            self._writer.join()
+        self._writer.close()
         self.conn.close()
 
     def _write(self, sql: str, args: Sequence[Any] = ()) -> int:
@@ -216,9 +133,9 @@ class RunStore:
         returns the rows it changed."""
         with self._lock:
             try:
-                return _commit_retrying(self.conn, [(sql, tuple(args))])
+                return commit_retrying(self.conn, [(sql, tuple(args))])
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"run store {self.path}: write failed: {_why(exc)}") from None
+                raise StoreError(f"run store {self.path}: write failed: {why(exc)}") from None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
         with self._lock:
@@ -260,9 +177,9 @@ class RunStore:
             statements += [*chunks, ("INSERT OR IGNORE INTO problems VALUES (?,?,?,?,?)", (run_id, task, i, p.id, doc))]
         with self._lock:
             try:
-                _commit_retrying(self.conn, statements)
+                commit_retrying(self.conn, statements)
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"run store {self.path}: write failed: {_why(exc)}") from None
+                raise StoreError(f"run store {self.path}: write failed: {why(exc)}") from None
 
     def load_problems(self, run_id: str, task: str) -> list[Problem]:
         return [
@@ -377,44 +294,3 @@ class RunStore:
             else:
                 made = n
         return made, cached
-
-
-def _why(exc: BaseException) -> str:
-    """What went wrong, in words a user can act on."""
-    msg = str(exc)
-    if "file is not a database" in msg:
-        return "not an SQLite database (so not a mistakelab run store)"
-    if "unable to open database file" in msg:
-        return "cannot open the file (missing folder or no permission)"
-    if "readonly database" in msg:
-        return "the file is read-only"
-    if "database is locked" in msg:
-        return f"the database stayed locked by another process (waited {BUSY_TIMEOUT_MS / 1000:g} s, {WRITE_RETRIES} tries)"
-    return f"{type(exc).__name__}: {msg}"
-
-
-def _commit_retrying(conn: sqlite3.Connection, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> int:
-    """Run ``statements`` in one write transaction; when another process holds the
-    database past the busy timeout, roll back and try again (a few times). Returns the rows
-    changed."""
-    for attempt in range(WRITE_RETRIES):
-        try:
-            conn.execute("BEGIN IMMEDIATE")  # take the write lock now (waits busy_timeout)
-            changed = 0
-            for sql, args in statements:
-                changed += conn.execute(sql, args).rowcount
-            conn.execute("COMMIT")
-            return changed
-        except sqlite3.OperationalError as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if attempt == WRITE_RETRIES - 1:
-                raise
-            time.sleep(0.05 * 2 ** attempt)
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
