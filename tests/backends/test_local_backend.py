@@ -6,12 +6,10 @@ Scoring is tested in ``test_local_scoring.py``; the shared engine is in ``local_
 from __future__ import annotations
 
 import asyncio
-import doctest
 
 import numpy as np
 import pytest
 
-from mistakelab.backends.local import output, sampling, scheduler, scoring, state, template
 from mistakelab.backends.local.output import TextOutput
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
@@ -120,13 +118,6 @@ def test_scheduler_shares_and_recycles_the_prompt():
         assert not sched.has_work()
     finally:
         loop.close()
-
-
-@pytest.mark.parametrize("module", [output, sampling, scheduler, scoring, state, template],
-                         ids=lambda m: m.__name__)
-def test_docstring_examples(module):
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # ---- end to end on smollm2-135m --------------------------------------------------------

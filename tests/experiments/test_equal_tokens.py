@@ -107,14 +107,3 @@ def test_compare_command_prints_the_curve_and_the_points(tmp_path) -> None:  # t
     assert re.search(r"best_of_n\(n=2,scorer=exact\)\s+│\s+8", out.output)
     bad = CliRunner().invoke(app, ["compare", "nope", "--store", cfg.store])
     assert bad.exit_code == 2 and "no run 'nope'" in bad.output
-
-
-def test_docstring_examples() -> None:
-    import doctest
-
-    from mistakelab.experiments import compare_run as cr, equal_tokens
-    from mistakelab.strategies import selection
-
-    for module in (equal_tokens, cr, selection):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__

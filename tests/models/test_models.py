@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import doctest
 import hashlib
 import http.server
 import importlib
@@ -24,14 +23,12 @@ from mistakelab.models import (
     PackagePart,
     download,
     embedded,
-    gguf,
     list_models,
     parse_hf_uri,
     prepare_model,
     read_file_metadata,
     resolve_model,
 )
-from mistakelab.models import hub as hub_module
 
 
 def _gguf_string(b: bytes) -> bytes:
@@ -267,7 +264,3 @@ def test_parse_hf_uri_rejects_bad_addresses():
             parse_hf_uri(bad)
 
 
-@pytest.mark.parametrize("module", [embedded, gguf, hub_module], ids=lambda m: m.__name__)
-def test_docstring_examples(module):
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0

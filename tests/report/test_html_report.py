@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import doctest
 import html as htmlmod
 import json
 import re
@@ -18,8 +17,6 @@ from typer.testing import CliRunner
 from mistakelab.cli.app import app
 from mistakelab.metrics import StrategySummary, summarize
 from mistakelab.metrics.calibration import auroc
-from mistakelab.report.html import calib, curves, locate, page, plots, stepmarks, summary, text, viewer, viewer_html
-from mistakelab.report.html import data as data_mod
 from mistakelab.report.html import render_report, write_report
 from mistakelab.report.html.curves import majority_curve
 from mistakelab.report.html.summary import summary_tables
@@ -44,13 +41,6 @@ def _details(html: str) -> dict[str, tuple[dict[str, str], dict]]:  # type: igno
         attrs = {k: htmlmod.unescape(v) for k, v in re.findall(r'data-([a-z]+)="([^"]*)"', m.group(1))}
         out[attrs["uid"]] = (attrs, json.loads(m.group(2)))
     return out
-
-
-@pytest.mark.parametrize("module", [calib, curves, data_mod, locate, page, plots, stepmarks, summary, text, viewer,
-                                    viewer_html], ids=lambda m: m.__name__)
-def test_docstring_examples(module) -> None:  # type: ignore[no-untyped-def]
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def test_summary_tables_hold_the_show_numbers(mixed_run: BuiltRun) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import doctest
 import math
 
 import pytest
@@ -184,11 +183,3 @@ def test_scorer_registry_refuses_a_second_registration() -> None:
 
     with pytest.raises(DuplicateNameError):
         scorers.register("critic_step", object)
-
-
-def test_docstring_examples() -> None:
-    from mistakelab.scorers import base, certainty, checks, critic, prm
-
-    for module in (base, certainty, checks, critic, prm):
-        result = doctest.testmod(module)
-        assert result.failed == 0, module.__name__
