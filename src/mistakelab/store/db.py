@@ -29,7 +29,7 @@ from typing import Any, Iterator, Sequence
 
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Completion, GenParams, Message, Problem, Result
-from mistakelab.store.sqlite import StoreError, Writer, commit_retrying, connect, open_store, why
+from mistakelab.store.sqlite import StoreError, Writer, commit_retrying, open_store, why
 from mistakelab.store.texts import pack_json, unpack
 
 
@@ -92,14 +92,11 @@ class RunStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.conn = self._open()
+        self.conn = open_store(self.path)
         # Completions written by this process, so cache look-ups see them before commit.
         self._recent: dict[str, str] = {}
         self._known_keys: set[str] | None = None
-        self._writer = Writer(connect, self.path)
-
-    def _open(self) -> sqlite3.Connection:
-        return open_store(self.path)
+        self._writer = Writer(self.path)
 
     def _enqueue(self, *statements: tuple[str, tuple[Any, ...]]) -> None:
         """Queue statements that must commit together (a kill leaves all or none of them)."""

@@ -3,8 +3,9 @@ another process holds the lock, and the background writer thread.
 
 Example:
     >>> import tempfile, pathlib
-    >>> conn = open_store(pathlib.Path(tempfile.mkdtemp()) / "runs.db")
-    >>> w = Writer(connect, conn_path(conn))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "runs.db"
+    >>> conn = open_store(path)
+    >>> w = Writer(path)
     >>> w.put([("INSERT INTO texts VALUES (?,?)", ("h1", "a long text"))])
     >>> w.flush(); conn.execute("SELECT body FROM texts").fetchall()
     [('a long text',)]
@@ -18,7 +19,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from mistakelab.store.migrations import NotAStoreError, apply_migrations, check_schema
 
@@ -48,11 +49,6 @@ def connect(path: Path, check: bool = False) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
-
-
-def conn_path(conn: sqlite3.Connection) -> Path:
-    """The file of a connection's main database."""
-    return Path(next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"))
 
 
 def open_store(path: Path) -> sqlite3.Connection:
@@ -128,16 +124,15 @@ class Writer:
     connection, so callers never wait on the disk. A group commits all or nothing; an
     error is raised by the next :meth:`put` or :meth:`flush`."""
 
-    def __init__(self, open_conn: Callable[[Path], sqlite3.Connection], path: Path) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._open_conn = open_conn
         self._queue: queue.Queue[Statements | None] = queue.Queue()  # None: stop
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="mistakelab-store", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        conn = self._open_conn(self.path)
+        conn = connect(self.path)
         while True:
             batch = [self._queue.get()]
             while len(batch) < 256:  # drain what is already queued into one transaction
