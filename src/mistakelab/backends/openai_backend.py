@@ -33,9 +33,11 @@ from mistakelab.backends.openai_wire import (
     CONTINUATION_MODES,
     CONTINUE_FIELDS,
     capabilities_of,
+    check_spec,
     continuation_mode,
     continues,
     retry_after,
+    spec_capabilities,
     text_completion,
     to_completion,
     wire,
@@ -357,51 +359,6 @@ class OpenAIBackend(Backend):
         if not self._closed:
             self._closed = True
             await self._client.close()
-
-
-_OPTIONS = (
-    "base_url",
-    "api_key_env",
-    "max_concurrency",
-    "max_retries",
-    "initial_backoff",
-    "max_backoff",
-    "timeout",
-    "extra_body",
-    "continuation",
-    "multi_sample",
-)
-
-
-def check_spec(spec: ModelSpec) -> None:
-    """Reject options this backend does not know, and API keys written into a config."""
-    if "api_key" in spec.options:
-        raise ValueError(
-            "openai backend: keep the API key out of configs; put it in an environment "
-            "variable and name that variable with options.api_key_env"
-        )
-    unknown = sorted(set(spec.options) - set(_OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
-        )
-    _spec_mode(spec)
-
-
-def spec_capabilities(spec: ModelSpec) -> frozenset[str]:
-    """What a backend built from ``spec`` can do (see :class:`OpenAIBackend`).
-
-    Example:
-        >>> sorted(spec_capabilities(ModelSpec(backend="openai", model="m",
-        ...                                    options={"continuation": "llamacpp"})))
-        ['continue', 'top_logprobs']
-    """
-    return capabilities_of(_spec_mode(spec), bool(spec.options.get("multi_sample")))
-
-
-def _spec_mode(spec: ModelSpec) -> str | None:
-    o = spec.options
-    return continuation_mode(o.get("continuation"), o.get("extra_body") or {}, o.get("multi_sample", False))
 
 
 def from_spec(spec: ModelSpec) -> OpenAIBackend:

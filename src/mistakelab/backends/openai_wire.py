@@ -1,6 +1,7 @@
 """How OpenAI-compatible servers differ, and their wire formats, for the ``openai`` backend.
 
-The continuation modes (option ``continuation``) and the capabilities they give; chat
+The options a config may set and the continuation modes (option ``continuation``) with the
+capabilities they give; chat
 completions mapped to :class:`Completion` with their logprobs, and legacy text completions
 (``/v1/completions``, raw continuation on llama.cpp) in either logprobs shape a llama.cpp
 server sends. Nothing here makes a request.
@@ -17,7 +18,7 @@ import email.utils
 import time
 from typing import Any, Mapping, Sequence
 
-from mistakelab.backends.base import CONTINUE, MULTI_SAMPLE, TOP_LOGPROBS
+from mistakelab.backends.base import CONTINUE, MULTI_SAMPLE, TOP_LOGPROBS, ModelSpec
 from mistakelab.core.types import Completion, Message, TokenLogprob
 
 #: Values of the ``continuation`` option: how the server continues a final assistant message.
@@ -151,3 +152,48 @@ def text_completion(response: Any, latency: float, top_n: int) -> Completion:
     return Completion(text=choice.text or "", prompt_tokens=prompt, completion_tokens=completion,
                       finish_reason=_finish(choice.finish_reason),  # type: ignore[arg-type]
                       latency_s=latency, logprobs=logprobs)
+
+
+_OPTIONS = (
+    "base_url",
+    "api_key_env",
+    "max_concurrency",
+    "max_retries",
+    "initial_backoff",
+    "max_backoff",
+    "timeout",
+    "extra_body",
+    "continuation",
+    "multi_sample",
+)
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Reject options this backend does not know, and API keys written into a config."""
+    if "api_key" in spec.options:
+        raise ValueError(
+            "openai backend: keep the API key out of configs; put it in an environment "
+            "variable and name that variable with options.api_key_env"
+        )
+    unknown = sorted(set(spec.options) - set(_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
+        )
+    _spec_mode(spec)
+
+
+def spec_capabilities(spec: ModelSpec) -> frozenset[str]:
+    """What a backend built from ``spec`` can do (see ``OpenAIBackend``).
+
+    Example:
+        >>> sorted(spec_capabilities(ModelSpec(backend="openai", model="m",
+        ...                                    options={"continuation": "llamacpp"})))
+        ['continue', 'top_logprobs']
+    """
+    return capabilities_of(_spec_mode(spec), bool(spec.options.get("multi_sample")))
+
+
+def _spec_mode(spec: ModelSpec) -> str | None:
+    o = spec.options
+    return continuation_mode(o.get("continuation"), o.get("extra_body") or {}, o.get("multi_sample", False))
