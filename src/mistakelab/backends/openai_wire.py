@@ -1,10 +1,9 @@
 """How OpenAI-compatible servers differ, and their wire formats, for the ``openai`` backend.
 
 The options a config may set and the continuation modes (option ``continuation``) with the
-capabilities they give; chat
-completions mapped to :class:`Completion` with their logprobs, and legacy text completions
-(``/v1/completions``, raw continuation on llama.cpp) in either logprobs shape a llama.cpp
-server sends. Nothing here makes a request.
+capabilities they give; chat completions mapped to :class:`Completion` with their logprobs,
+and legacy text completions (``/v1/completions``, raw continuation on llama.cpp) in either
+logprobs shape a llama.cpp server sends. Nothing here makes a request.
 
 Example:
     >>> from mistakelab.core.types import Message
