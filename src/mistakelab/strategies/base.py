@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.core.registry import Registry
+from mistakelab.core.specs import spec_needs, spec_oracle
 
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
 #: role -> capabilities its model's backend must declare, given the parameters
@@ -39,7 +40,8 @@ class StrategyDef:
     name: str
     fn: StrategyFn
     params: type[BaseModel]
-    #: True (or ``oracle(params)`` True) when the strategy uses the gold answer while solving
+    #: True (or ``oracle(params)`` True) when the strategy itself uses the gold answer while
+    #: solving; the parts its typed spec fields name (locators, scorers) add their own use
     oracle: bool | Callable[[Any], bool] = False
     doc: str = ""
     #: longest chain of sequential model calls for given params (for scheduling only)
@@ -55,10 +57,18 @@ class StrategyDef:
     check: ProblemCheck | None = None
 
     def is_oracle(self, params: Any) -> bool:
-        return bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        """Whether a run with ``params`` may use the gold answer: the strategy's own flag, or
+        a locator or scorer named by one of its typed spec fields that does (the one rule the
+        runner's labels, ``solve`` and the proxy's refusal share)."""
+        own = bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        return own or spec_oracle(params)
 
     def capabilities_needed(self, params: Any) -> dict[str, frozenset[str]]:
-        return {role: frozenset(caps) for role, caps in (self.needs(params) if self.needs else {}).items()}
+        """Role -> capabilities: the strategy's own ``needs`` plus its scorers' (typed fields)."""
+        out = dict(spec_needs(params))
+        for role, caps in (self.needs(params) if self.needs else {}).items():
+            out[role] = out.get(role, frozenset()) | frozenset(caps)
+        return out
 
 
 strategies: Registry[StrategyDef] = Registry("strategy")
