@@ -12,7 +12,8 @@ from mistakelab.backends.base import CAPABILITIES
 from mistakelab.core import (AnswerKind, Completion, EditEvent, FirstErrorEvent, Problem, StopEvent,
                              TokenLogprob, VoteEvent)
 from mistakelab.core.events import ScoreEvent
-from mistakelab.strategies import StrategySpec, solve
+from mistakelab.runner import solve
+from mistakelab.strategies import StrategySpec
 
 from conftest import ToyAdd
 

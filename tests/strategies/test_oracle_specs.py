@@ -4,13 +4,21 @@ and the proxy's refusal."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from pydantic import BaseModel
 
+from mistakelab.backends import ScriptedBackend
+from mistakelab.context import DirectGateway
+from mistakelab.core import Problem
 from mistakelab.core.specs import parse_named
+from mistakelab.locate import LocatorSpec
+from mistakelab.runner import Unit, execute_unit
 from mistakelab.serve import ApiError, parse_request
-from mistakelab.strategies import StrategySpec
+from mistakelab.strategies import StrategyDef, StrategySpec
+from mistakelab.tasks import create_task
 
 ORACLE = [
     "in_place:locator=combined:chain=exact+arithmetic,fix=arithmetic",  # was labeled intrinsic
@@ -60,3 +68,17 @@ def test_a_bad_locator_spec_fails_when_the_strategy_is_resolved() -> None:
         resolved("in_place:locator=nope")
     with pytest.raises(ValueError, match="unknown locator 'nope'"):
         resolved("first_error_fix:locator=combined:chain=arithmetic+nope")
+
+
+def test_a_result_is_labeled_from_the_spec_even_before_the_door_is_used() -> None:
+    class Params(BaseModel):
+        locator: LocatorSpec = "combined:chain=exact+arithmetic"
+
+    async def answers_at_once(ctx, params):  # type: ignore[no-untyped-def]
+        ctx.final("4")
+
+    unit = Unit(StrategyDef("answers_at_once", answers_at_once, Params), Params(),
+                Problem(id="p", question="2+2?", answer="4"), create_task("gsm8k_sample"),
+                {"solver": DirectGateway(ScriptedBackend([]))})
+    result = asyncio.run(execute_unit(unit))
+    assert result.used_gold and not unit.trace.used_gold

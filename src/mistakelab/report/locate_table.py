@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from mistakelab.locate.bench import LocatorRun, Prediction
+from mistakelab.experiments.locate_bench import LocatorRun, Prediction
 from mistakelab.metrics.stats import paired_difference
 from mistakelab.report.text import literal
 
