@@ -107,3 +107,29 @@ def test_the_locator_twin_tells_a_failed_call_from_no_prediction() -> None:
     assert failed.trace.strategy == "critic(x)" and len(failed.trace.calls) == 1
     broken = asyncio.run(execute_locator(Broken(), REC, None))
     assert broken.error is None and broken.result.first_error is None and "IndexError" in broken.result.note
+
+
+def test_the_proxy_refuses_a_missing_capability_before_any_call(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from mistakelab.serve import ApiError, ServeConfig, parse_request
+    from mistakelab.serve.service import Proxy
+
+    fake = ScriptedBackend(["x"], capabilities=frozenset())
+    cfg = ServeConfig(backend="scripted", model="fake", store=str(tmp_path / "s.db"),
+                      options={"outputs": [], "capabilities": []}, backend_factory=lambda spec: fake)
+    body = {"model": "fake", "messages": [{"role": "user", "content": "2+2?"}], "mistakelab": {"strategy": "wait"}}
+    req = parse_request(json.dumps(body).encode(), ["fake"], "cot", 64)
+
+    async def ask() -> ApiError:
+        proxy = Proxy(cfg)
+        await proxy.start()
+        try:
+            with pytest.raises(ApiError) as info:
+                await proxy.solve(req, "0" * 32)
+            return info.value
+        finally:
+            await proxy.close()
+
+    err = asyncio.run(ask())
+    assert err.status == 400 and err.code == "capability" and "continue" in err.message and fake.calls == []
