@@ -6,7 +6,7 @@ The CLI's ``--strategy``/``--task``/``--locator`` shorthands, and specs in confi
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Callable, Literal, Sequence, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, Mapping, Sequence, get_args, get_origin
 
 
 def parse_value(raw: str) -> Any:
@@ -18,6 +18,31 @@ def parse_value(raw: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
+
+
+def spec_label(spec: Mapping[str, Any]) -> str:
+    """The display label of a named spec table (a strategy in a config): its ``label``, else
+    its name with its parameters sorted (a model table shows its name or model).
+
+    Example:
+        >>> spec_label({"name": "self_consistency", "k": 8, "temperature": 0.7})
+        'self_consistency(k=8,temperature=0.7)'
+        >>> spec_label({"name": "cot", "label": "baseline"}), spec_label({"name": "cot"})
+        ('baseline', 'cot')
+    """
+    if spec.get("label"):
+        return str(spec["label"])
+    params = {k: v for k, v in spec.items() if k not in ("name", "label")}
+    if not params:
+        return str(spec["name"])
+    inner = ",".join(f"{k}={_short(v)}" for k, v in sorted(params.items()))
+    return f"{spec['name']}({inner})"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict):
+        return str(v.get("name") or v.get("model") or v)
+    return str(v)
 
 
 def parse_named(spec: str) -> dict[str, Any]:

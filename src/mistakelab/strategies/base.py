@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.core.registry import Registry
-from mistakelab.core.specs import spec_needs, spec_oracle
+from mistakelab.core.specs import spec_label, spec_needs, spec_oracle
 
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
 #: role -> capabilities its model's backend must declare, given the parameters
@@ -127,13 +127,7 @@ class StrategySpec(BaseModel):
 
     @property
     def label(self) -> str:
-        if self.label_:
-            return self.label_
-        p = self.params_dict()
-        if not p:
-            return self.name
-        inner = ",".join(f"{k}={_short(v)}" for k, v in sorted(p.items()))
-        return f"{self.name}({inner})"
+        return spec_label({"name": self.name, "label": self.label_, **self.params_dict()})
 
     def definition(self) -> StrategyDef:
         return strategies.get(self.name)
@@ -152,12 +146,6 @@ class StrategySpec(BaseModel):
         """Role -> the model named for it (a model name, a label, or a model table)."""
         sdef = self.definition()
         return {k: v for k, v in self.params_dict().items() if k in sdef.roles}
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, dict):
-        return str(v.get("name") or v.get("model") or v)
-    return str(v)
 
 
 def _errors(exc: ValidationError) -> str:
