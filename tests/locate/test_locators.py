@@ -218,7 +218,7 @@ def test_records_roundtrip_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
     write_records(path, [REC])
     back = load_records(path)
-    assert back[0].steps == REC.steps and back[0].label == 1
+    assert back[0].steps == REC.steps and back[0].first_error == 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"problem": "p", "steps": ["a"], "label": 0, "final_answer_correct": False}) + "\n"
                    + json.dumps({"problem": "p", "steps": "a", "label": 0, "final_answer_correct": False}) + "\n")

@@ -39,3 +39,10 @@ def test_config_tasks_labels_and_problems(tmp_path) -> None:  # type: ignore[no-
         "gsm": {"p1": run.problems_of("gsm")["p1"]}, "no_such_task": {}}
     assert not run.served and run.units() == []
     st.close()
+
+
+def test_an_answer_stored_with_round_reads_back_with_its_index() -> None:
+    from mistakelab.core.trace import AnswerRecord
+
+    old = AnswerRecord.model_validate({"kind": "sample", "label": "s", "round": 3, "extracted": "4"})
+    assert old.index == 3 and "round" not in old.model_dump()

@@ -170,7 +170,7 @@ def locate(
             for run in runs:
                 for p in run.predictions:
                     f.write(json.dumps({"locator": run.name, "id": p.record_id, "split": p.split,
-                                        "label": p.label, "pred": p.result.first_error,
+                                        "label": p.first_error, "pred": p.result.first_error,
                                         "note": p.result.note, "calls": p.calls, "failed": p.error}) + "\n")
     st.close()
     failed = [(run, run.failed) for run in runs if run.failed]

@@ -27,7 +27,7 @@ class Prediction:
     record_id: str
     split: str
     source: str | None
-    label: int
+    first_error: int  # the record's earliest wrong step (-1: none)
     result: LocatorResult
     calls: int
     tokens: int
@@ -73,7 +73,7 @@ class LocatorRun:
 
     def scores(self, by: str = "split") -> dict[str, LocatorScore]:
         """ProcessBench scores per group (see :meth:`groups`)."""
-        return {s: score_locator([p.label for p in ps], [p.result.first_error for p in ps])
+        return {s: score_locator([p.first_error for p in ps], [p.result.first_error for p in ps])
                 for s, ps in self.groups(by).items()}
 
     def cost(self, group: str | None = None, by: str = "split") -> tuple[float, float]:
@@ -97,7 +97,7 @@ async def run_locators(records: list[LocateRecord], runs: list[LocatorRun], para
             tokens = sum(c.completion.prompt_tokens + c.completion.completion_tokens for c in calls)
             if on_done:
                 on_done(run.name, rec.id)
-            return Prediction(rec.id, rec.split, rec.source, rec.label, done.result, len(calls), tokens, done.error)
+            return Prediction(rec.id, rec.split, rec.source, rec.first_error, done.result, len(calls), tokens, done.error)
 
     for run in runs:
         run.predictions = list(await asyncio.gather(*(one(run, r) for r in records)))
@@ -107,8 +107,8 @@ def store_predictions(store: RunStore, run_id: str, records: list[LocateRecord],
     """Keep the records and every run's predictions in the run store (reports read them).
     A failed record (its model call failed) is no prediction: it is not stored, and its
     next scoring replaces nothing but what it answers."""
-    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.label, p.result.first_error,
+    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.first_error, p.result.first_error,
                              run.locator.oracle or p.result.oracle, p.calls, p.tokens,
                              p.result.model_dump(mode="json"))
             for run in runs for p in run.predictions if not p.failed]
-    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True) for r in records], rows)
+    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True, by_alias=True) for r in records], rows)

@@ -18,7 +18,7 @@ def _ci(lo_hi: tuple[float, float]) -> str:
 
 
 def _hits(preds: list[Prediction]) -> dict[str, bool]:
-    return {p.record_id: p.result.first_error == p.label for p in preds}
+    return {p.record_id: p.result.first_error == p.first_error for p in preds}
 
 
 def _paired(base: dict[str, bool], preds: list[Prediction]) -> str:
