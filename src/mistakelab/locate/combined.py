@@ -19,6 +19,8 @@ from mistakelab.context import CallContext
 
 @locators.register("combined")
 class CombinedLocator(Locator):
+    """Cheap locators first; the last (expensive) one only where they are silent."""
+
     name = "combined"
 
     def __init__(self, chain: list[Any] | None = None, **_: object) -> None:

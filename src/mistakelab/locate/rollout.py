@@ -31,6 +31,8 @@ class RolloutParams(BaseModel):
 
 @locators.register("rollout")
 class RolloutLocator(Locator):
+    """The first step from which k rollouts stop reaching the gold answer (oracle-assisted)."""
+
     name = "rollout"
     oracle = True
     needs_model = True

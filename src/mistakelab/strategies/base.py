@@ -71,7 +71,7 @@ class StrategyDef:
         return out
 
 
-strategies: Registry[StrategyDef] = Registry("strategy")
+strategies: Registry[StrategyDef] = Registry("strategy", "strategies")
 
 
 def strategy(
