@@ -244,7 +244,7 @@ def test_a_critic_index_past_the_last_step_is_no_first_error() -> None:
 
 
 def test_failed_model_calls_are_failed_records_not_wrong_predictions(tmp_path: Path) -> None:
-    from mistakelab.context.caller import CallStats, ModelCaller
+    from mistakelab.runner.caller import CallStats, ModelCaller
     from mistakelab.core.types import GenParams
     from mistakelab.experiments.locate_bench import LocatorRun, run_locators
     from mistakelab.store import RunStore

@@ -120,12 +120,16 @@ class BackendFactory:
     """How a backend is built, and what it can do, known before any model is loaded.
 
     ``capabilities(spec)`` lets a run refuse a strategy its model cannot serve before the
-    first call; ``check(spec)`` validates the options (raise ``ValueError``) without loading.
+    first call; ``check(spec)`` validates the options (raise ``ValueError``) without loading;
+    ``identity(spec)`` is what the backend adds to the model's completion-cache identity (a
+    server's URL, an adapter's content hash), so two specs share cached completions only
+    when they would answer alike.
     """
 
     create: Callable[[ModelSpec], Backend]
     capabilities: Callable[[ModelSpec], frozenset[str]]
     check: Callable[[ModelSpec], None] | None = None
+    identity: Callable[[ModelSpec], str] | None = None
 
 
 #: Backend factories by name (``spec.backend``).

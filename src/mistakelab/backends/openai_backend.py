@@ -374,4 +374,5 @@ def from_spec(spec: ModelSpec) -> OpenAIBackend:
     return OpenAIBackend(spec.model, **spec.options)
 
 
-backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec))
+backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec,
+                                           identity=lambda spec: "@" + str(spec.options.get("base_url", "default"))))

@@ -27,7 +27,7 @@ def _spec(model: str, backend: str, flag: str) -> Any:
 
 
 def _caller(spec: Any, store: Any, run_id: str, stats: Any) -> Any:
-    from mistakelab.runner.gateway import ModelCaller
+    from mistakelab.runner.caller import ModelCaller
 
     return ModelCaller.for_spec(spec, store, run_id, stats)
 
@@ -97,10 +97,10 @@ def locate(
     from mistakelab.core.types import GenParams
     from mistakelab.locate import load_records, write_records
     from mistakelab.experiments.locate_bench import LocatorRun, run_locators, store_predictions
-    from mistakelab.locate.build import BuildReport, by_problem, gold_records, injected_records, natural_records
+    from mistakelab.experiments.locate_build import BuildReport, by_problem, gold_records, injected_records, natural_records
     from mistakelab.report import wide_console
     from mistakelab.report.locate_table import LOCATE_LEGEND, locator_table
-    from mistakelab.runner.gateway import CallStats
+    from mistakelab.runner.caller import CallStats
 
     if not data and not build:
         fail("give --data FILE or --build TASK")
@@ -209,7 +209,7 @@ def calibrate(
     from mistakelab.confidence.calibrate import calibration_report, collect_signals
     from mistakelab.core.types import GenParams
     from mistakelab.metrics.stats import wilson_interval
-    from mistakelab.runner.gateway import CallStats
+    from mistakelab.runner.caller import CallStats
     from mistakelab.report import literal
 
     _, _, t = _task(task, "--task")

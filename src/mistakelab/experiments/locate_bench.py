@@ -18,7 +18,7 @@ from mistakelab.locate.base import Locator, LocatorResult
 from mistakelab.locate.records import LocateRecord
 from mistakelab.metrics.processbench import LocatorScore, score_locator
 from mistakelab.runner.execute import execute_locator
-from mistakelab.runner.gateway import ModelCaller, UnitGateway
+from mistakelab.runner.caller import ModelCaller, UnitGateway
 from mistakelab.store import LocatePrediction, RunStore, save_locate
 
 

@@ -8,7 +8,7 @@ from mistakelab.runner.config import (
     load_config,
     parse_config,
 )
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway, cache_identity
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway, cache_identity
 from mistakelab.runner.plan import PlannedStrategy, plan_strategies
 from mistakelab.runner.execute import Unit, execute_locator, execute_unit
 from mistakelab.runner.run import RunSummary, run_experiment, unit_key

@@ -36,7 +36,7 @@ from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.types import Problem
 from mistakelab.runner.config import ConfigError, ExperimentConfig
 from mistakelab.runner.execute import Unit, execute_unit
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.plan import PlannedStrategy, check_models, model_key, plan_strategies
 from mistakelab.store.db import RunStore
 from mistakelab.tasks.base import Task, create_task

@@ -34,7 +34,7 @@ from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_resul
 from mistakelab.core.trace import AnswerKind, Trace
 from mistakelab.core.types import Problem, Result, Usage
 from mistakelab.runner.execute import Unit, execute_unit
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
 from mistakelab.serve.config import NONE, ServeConfig
 from mistakelab.serve.errors import SERVER, ApiError, bad_request, call_error, timeout_error

@@ -72,6 +72,7 @@ def _create(spec: ModelSpec) -> Any:
     return from_spec(spec)
 
 
-backends.register("local", BackendFactory(_create, lambda spec: LOCAL_CAPABILITIES, _check))
+backends.register("local", BackendFactory(_create, lambda spec: LOCAL_CAPABILITIES, _check,
+                                          identity=lambda spec: adapter_identity(spec.options)))
 
 __all__ = ["LOCAL_CAPABILITIES", "adapter_identity", "settings_from_options"]

@@ -37,7 +37,7 @@ from mistakelab.backends.base import CONTINUE, Backend, ModelSpec
 from mistakelab.core.types import GenParams
 from mistakelab.experiments.blindspot.items import Item, level1, level2, level3
 from mistakelab.runner.execute import Unit, execute_unit
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision, unit_key
 from mistakelab.store.db import RunStore
 from mistakelab.strategies.base import StrategyDef

@@ -1,5 +1,5 @@
-"""The path to a model for runs, locate, calibrate and the proxy: completion cache, in-flight
-sharing, call log, cost (also importable as :mod:`mistakelab.runner.gateway`).
+"""The runner's path to a model (runs, locate, calibrate, the proxy, learn): completion
+cache, in-flight sharing, call log, cost.
 
 Every call a strategy makes goes through a :class:`ModelCaller`: a cache hit costs no model
 call; identical requests in flight at once share one model call; every call (hit or not) is
@@ -13,21 +13,24 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
-from mistakelab.backends.base import Backend, ModelSpec, create_backend, spec_capabilities
-from mistakelab.backends.local import adapter_identity
-from mistakelab.backends.scripted import ScriptExhausted
+from mistakelab.backends.base import Backend, ModelSpec, ScriptExhausted, backends, create_backend, spec_capabilities
 from mistakelab.context.gateway import guarded
+from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.types import Completion, GenParams, Message
 from mistakelab.store.db import RunStore, cache_key
 
 
 def cache_identity(spec: ModelSpec) -> str:
-    """The model part of the completion-cache key, known without loading the model."""
+    """The model part of the completion-cache key, known without loading the model: backend
+    and model, what the backend's factory adds (``identity``: a server's URL, an adapter's
+    hash), and the spec's ``cache_tag``."""
     ident = f"{spec.backend}:{spec.model}"
-    if spec.backend == "openai":
-        ident += "@" + str(spec.options.get("base_url", "default"))
-    if spec.backend == "local":
-        ident += adapter_identity(spec.options)
+    try:
+        factory = backends.get(spec.backend)
+    except UnknownNameError:  # a backend built by the caller's own factory (tests, notebooks)
+        factory = None
+    if factory is not None and factory.identity is not None:
+        ident += factory.identity(spec)
     if spec.options.get("cache_tag"):
         ident += "#" + str(spec.options["cache_tag"])
     return ident

@@ -16,7 +16,7 @@ from typing import Any
 
 from mistakelab.core.types import GenParams, Problem
 from mistakelab.locate.records import LocateRecord
-from mistakelab.context.caller import ModelCaller
+from mistakelab.runner.caller import ModelCaller
 from mistakelab.tasks.base import Task
 
 
