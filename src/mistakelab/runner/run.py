@@ -153,8 +153,8 @@ async def run_experiment(
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
-    # Longest chains first (stable: problem order kept within a length).
-    pending.sort(key=lambda u: u.strategy.chain(), reverse=True)
+    # Deepest units first (stable: problem order kept within a depth).
+    pending.sort(key=lambda u: u.strategy.depth(), reverse=True)
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)

@@ -44,8 +44,8 @@ class StrategyDef:
     #: solving; the parts its typed spec fields name (locators, scorers) add their own use
     oracle: bool | Callable[[Any], bool] = False
     doc: str = ""
-    #: longest chain of sequential model calls for given params (for scheduling only)
-    chain: Callable[[Any], int] | None = None
+    #: the longest run of sequential model calls for given params (scheduling only)
+    depth: Callable[[Any], int] | None = None
     #: model roles besides the solver that a spec may assign (``self_refine:critic=...``)
     roles: tuple[str, ...] = ()
     #: named prompt templates (``str.format``; ``{question}`` always available)
@@ -79,7 +79,7 @@ def strategy(
     params: type[BaseModel],
     *,
     oracle: bool | Callable[[Any], bool] = False,
-    chain: Callable[[Any], int] | None = None,
+    depth: Callable[[Any], int] | None = None,
     roles: tuple[str, ...] = (),
     prompts: Mapping[str, str] | None = None,
     needs: Needs | Mapping[str, set[str]] | None = None,
@@ -88,8 +88,8 @@ def strategy(
 ) -> Callable[[StrategyFn], StrategyFn]:
     """Register an async strategy function under ``name`` (see the module docstring).
 
-    ``chain(params)`` estimates the longest run of sequential calls; the runner starts long
-    chains first so they do not finish last. ``needs`` maps roles to the capabilities their
+    ``depth(params)`` estimates the longest run of sequential calls; the runner starts deep
+    units first so they do not finish last. ``needs`` maps roles to the capabilities their
     backends must declare (or is a function of the parameters giving that map); a run
     refuses the strategy before its first call when one is missing.
     """
@@ -102,7 +102,7 @@ def strategy(
 
     def deco(fn: StrategyFn) -> StrategyFn:
         strategies.register(name, StrategyDef(
-            name, fn, params, oracle, (fn.__doc__ or "").strip(), chain, tuple(roles),
+            name, fn, params, oracle, (fn.__doc__ or "").strip(), depth, tuple(roles),
             dict(prompts or {}), needs_fn, method, check))
         return fn
 

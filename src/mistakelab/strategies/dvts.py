@@ -20,7 +20,7 @@ from mistakelab.strategies.step_search import Partial, StepSearch, StepSearchPar
 
 
 @strategy("dvts", StepSearchParams, roles=("critic",), needs=SEARCH_NEEDS,
-          chain=lambda p: p.max_depth + 1,
+          depth=lambda p: p.max_depth + 1,
           method="diverse verifier tree search, METHODS §2.11")
 async def dvts(ctx: StrategyContext, params: StepSearchParams) -> None:
     """N/M independent greedy subtrees, each expanded M ways per depth; best solution among them."""

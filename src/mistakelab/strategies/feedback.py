@@ -47,7 +47,7 @@ class FeedbackParams(BaseModel):
 
 
 @strategy("feedback", FeedbackParams, oracle=True, roles=("feedback",), prompts=PROMPTS,
-          chain=lambda p: 1 + 2 * p.rounds, method="Feedback Friction (2025; METHODS §2.8)")
+          depth=lambda p: 1 + 2 * p.rounds, method="Feedback Friction (2025; METHODS §2.8)")
 async def feedback(ctx: StrategyContext, params: FeedbackParams) -> None:
     """Solve; while wrong, a feedback model that knows the gold answer explains the mistake."""
     oracle, critic = ctx.oracle(), ctx.model("feedback")

@@ -54,7 +54,7 @@ class FirstErrorFixParams(BaseModel):
 
 
 @strategy("first_error_fix", FirstErrorFixParams, roles=("critic",), prompts=PROMPTS,
-          needs={"solver": {CONTINUE}}, chain=lambda p: 4 * p.rounds, method="GLoRe local refinement / InT, METHODS §2.6")
+          needs={"solver": {CONTINUE}}, depth=lambda p: 4 * p.rounds, method="GLoRe local refinement / InT, METHODS §2.6")
 async def first_error_fix(ctx: StrategyContext, params: FirstErrorFixParams) -> None:
     """Locate the first wrong step, keep the prefix, regenerate from there (k candidates)."""
     question, hot = ctx.question(), {"temperature": params.temperature}

@@ -87,7 +87,7 @@ async def _locate_and_fix(ctx: StrategyContext, params: InPlaceParams, text: str
 
 
 @strategy("in_place", InPlaceParams, oracle=_oracle, roles=("feedback", "critic"), prompts=PROMPTS,
-          needs={"solver": {"continue"}}, chain=lambda p: 1 + 2 * p.rounds,
+          needs={"solver": {"continue"}}, depth=lambda p: 1 + 2 * p.rounds,
           method="in-place feedback (2025; METHODS §2.9)")
 async def in_place(ctx: StrategyContext, params: InPlaceParams) -> None:
     """Replace the first wrong step of the response and let the model continue from it."""

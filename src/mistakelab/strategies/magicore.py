@@ -79,7 +79,7 @@ async def _rate(ctx: StrategyContext, p: MagicoreParams, text: str,
 
 
 @strategy("magicore", MagicoreParams, roles=("reviewer", "refiner", "critic"), prompts=PROMPTS,
-          chain=lambda p: 2 + 3 * p.rounds, method="MAgICoRe, METHODS §2.7")
+          depth=lambda p: 2 + 3 * p.rounds, method="MAgICoRe, METHODS §2.7")
 async def magicore(ctx: StrategyContext, params: MagicoreParams) -> None:
     """Score k samples; vote on easy problems; review-and-refine low-score steps on hard ones."""
     outs = await ctx.sample(ctx.question(), params.k, purpose="sample",

@@ -48,7 +48,7 @@ class PalParams(BaseModel):
     wall_seconds: float = Field(default=10.0, gt=0)
 
 
-@strategy("pal", PalParams, prompts=PROMPTS, chain=lambda p: 1 + p.rounds,
+@strategy("pal", PalParams, prompts=PROMPTS, depth=lambda p: 1 + p.rounds,
           method="PAL with self-debugging (PAL 2022; CoSC 2024), METHODS §2.12")
 async def pal(ctx: StrategyContext, params: PalParams) -> None:
     """Write a program, run it sandboxed, feed errors back up to R rounds; vote over k programs."""

@@ -67,7 +67,7 @@ class SelfRefineParams(BaseModel):
 
 
 @strategy("self_refine", SelfRefineParams, roles=("critic",), prompts=PROMPTS,
-          chain=lambda p: 1 + 2 * p.rounds, method="Self-Refine, METHODS §2.2")
+          depth=lambda p: 1 + 2 * p.rounds, method="Self-Refine, METHODS §2.2")
 async def self_refine(ctx: StrategyContext, params: SelfRefineParams) -> None:
     """Solve, then critique (optionally by a critic model) and refine up to ``rounds`` times."""
     over = {} if params.temperature is None else {"temperature": params.temperature}

@@ -19,7 +19,7 @@ from mistakelab.strategies.step_search import Partial, StepSearch, StepSearchPar
 
 
 @strategy("step_beam", StepSearchParams, roles=("critic",), needs=SEARCH_NEEDS,
-          chain=lambda p: p.max_depth + 1,
+          depth=lambda p: p.max_depth + 1,
           method="beam search over steps, METHODS §2.11")
 async def step_beam(ctx: StrategyContext, params: StepSearchParams) -> None:
     """Beam search over steps: keep the B best partial solutions, each expanded M ways per depth."""

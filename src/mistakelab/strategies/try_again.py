@@ -40,7 +40,7 @@ class TryAgainParams(BaseModel):
     temperature: float | None = None  # None: the run's generation default
 
 
-@strategy("try_again", TryAgainParams, oracle=True, prompts=PROMPTS, chain=lambda p: p.turns,
+@strategy("try_again", TryAgainParams, oracle=True, prompts=PROMPTS, depth=lambda p: p.turns,
           method="'try again' unary feedback (UFO, 2025; METHODS §2.3)")
 async def try_again(ctx: StrategyContext, params: TryAgainParams) -> None:
     """Answer; while wrong (by the gold answer), say only 'incorrect, try again'; up to T turns."""

@@ -36,7 +36,7 @@ class WaitParams(BaseModel):
     temperature: float | None = None
 
 
-@strategy("wait", WaitParams, needs={"solver": {"continue"}}, chain=lambda p: 1 + p.rounds,
+@strategy("wait", WaitParams, needs={"solver": {"continue"}}, depth=lambda p: 1 + p.rounds,
           method="'Wait' after the answer (Self-Correction Bench, 2025; METHODS §2.5)")
 async def wait(ctx: StrategyContext, params: WaitParams) -> None:
     """Answer, then append ' Wait' to the answer and let the model continue."""
