@@ -14,9 +14,8 @@ from pydantic import BaseModel
 from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CallFailed, Conversation
 from mistakelab.core import AnswerKind, DuplicateNameError, FirstErrorEvent, NoteEvent, Problem, VoteEvent
-from mistakelab.runner import ConfigError, parse_config, run_experiment
+from mistakelab.runner import ConfigError, parse_config, run_experiment, solve
 from mistakelab.store import RunStore
-from mistakelab.runner import solve
 from mistakelab.strategies import StrategyContext, strategies, strategy
 from mistakelab.tasks import create_task
 
