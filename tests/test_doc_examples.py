@@ -18,7 +18,7 @@ MODULES = [
     *(f"mistakelab.report.html.{m}" for m in ("calib", "curves", "data", "locate", "page", "plots", "stepmarks",
                                               "summary", "text", "viewer", "viewer_html")),
     *(f"mistakelab.strategies.{m}" for m in ("try_again", "prp", "wait", "revision", "step_fix", "demos",
-                                             "selection")),
+                                             "kit.voting")),
     "mistakelab.metrics.rounds", "mistakelab.metrics.selfcorrect",
     *(f"mistakelab.experiments.blindspot.{m}" for m in ("facts", "items", "report", "run")),
     "mistakelab.experiments.equal_tokens", "mistakelab.experiments.compare_run",

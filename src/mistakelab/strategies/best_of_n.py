@@ -12,7 +12,7 @@ samples, with the statistics recorded while generating.
 
 ``select="best"`` keeps the highest score; ``select="borda"`` is the Borda vote with power
 ``p`` (rank r of N weighs (N - r + 1) ** p, weights pool per equivalent answer; p = 0 is plain
-majority). Rules (:mod:`mistakelab.strategies.selection`): a sample whose answer does not parse
+majority). Rules (:mod:`mistakelab.strategies.kit.voting`): a sample whose answer does not parse
 is neither scored nor chosen; an unavailable score ranks below every available one; ties go to
 the earliest sample (in a vote, to the answer seen first). No parsing answer: final None.
 """
@@ -29,7 +29,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.scorers import Scorer, ScorerSpec, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index, borda_vote
+from mistakelab.strategies.kit.voting import best_index, borda_vote
 
 def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
     """How to sample: self-consistency's own samples, or fresh ones with the token statistics

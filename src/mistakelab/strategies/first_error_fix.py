@@ -29,8 +29,8 @@ from mistakelab.locate import LocatorSpec
 from mistakelab.scorers import ScorerSpec, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index
-from mistakelab.strategies.self_consistency import majority
+from mistakelab.strategies.kit.voting import best_index
+from mistakelab.strategies.kit.voting import majority
 
 PROMPTS = {
     "critique": "This step of your solution may be wrong:\n\n{step}\n\nIn one or two sentences, say what is "

@@ -18,7 +18,7 @@
 4. The final answer is the score-weighted vote over the old and the new candidates.
 
 Roles ``reviewer`` and ``refiner`` (and ``critic`` for the critic scorers) are the solver
-unless configured. Ties and unparsed answers follow :mod:`mistakelab.strategies.selection`.
+unless configured. Ties and unparsed answers follow :mod:`mistakelab.strategies.kit.voting`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from mistakelab.scorers import ScorerSpec, StepScores, aggregate, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.best_of_n import sampling
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import mass_confidence, ranked, weak_steps, weighted_vote
+from mistakelab.strategies.kit.voting import mass_confidence, ranked, weak_steps, weighted_vote
 
 PROMPTS = {
     "review": "Problem:\n{question}\n\nSolution:\n{solution}\n\nA checker doubts these steps:\n\n{weak}\n\n"

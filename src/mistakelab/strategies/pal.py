@@ -26,7 +26,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.sandbox import Limits, RunStatus, extract_program, program_answer, run_program_async
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.self_consistency import majority, tally
+from mistakelab.strategies.kit.voting import majority, tally
 
 PROMPTS = {
     "program": "{question}\n\nWrite a Python program that computes the answer to this problem and prints "

@@ -14,7 +14,7 @@ import asyncio
 from mistakelab.core.events import SearchEvent, StopEvent
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import ranked
+from mistakelab.strategies.kit.voting import ranked
 from mistakelab.strategies.step_search import Partial, StepSearch, StepSearchParams, SEARCH_NEEDS
 
 

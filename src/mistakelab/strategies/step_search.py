@@ -11,7 +11,7 @@ A partial is *finished* when its text holds a boxed answer, or when a continuati
 empty (the model ended its turn). Partials still open at ``max_depth`` are completed in one
 call without the stop string when nothing finished. Every finished solution is recorded as a
 SAMPLE answer. The final answer (``final``): the best-scored finished solution, or the
-score-weighted vote over them (ties and unparsed answers: :mod:`~mistakelab.strategies.selection`).
+score-weighted vote over them (ties and unparsed answers: :mod:`~mistakelab.strategies.kit.voting`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
 from mistakelab.scorers import Aggregation, Scorer, ScorerSpec, aggregate, build_scorer
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index, weighted_vote
+from mistakelab.strategies.kit.voting import best_index, weighted_vote
 
 
 class StepSearchParams(BaseModel):
