@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec
-from mistakelab.backends.local import LOCAL_CAPABILITIES, adapter_identity, settings_from_options
+from mistakelab.backends.local import LOCAL_CAPABILITIES, adapter_identity, resolved_settings
 from mistakelab.backends.local.engine import Engine, EngineSettings
 from mistakelab.backends.local.template import TemplateError
 from mistakelab.core.types import Completion, GenParams, Message
@@ -162,4 +162,4 @@ class LocalBackend(Backend):
 
 def from_spec(spec: ModelSpec) -> LocalBackend:
     """Build a :class:`LocalBackend` from a :class:`ModelSpec` (registered as ``local``)."""
-    return LocalBackend(spec.model, settings_from_options(spec.options))
+    return LocalBackend(spec.model, resolved_settings(spec.model, spec.options)[0])

@@ -72,6 +72,7 @@ from mistakelab.backends.local.state import (
     Group,
     LogitsHook,
     Seq,
+    StepProfile,
     call_hooks,
 )
 from mistakelab.backends.local.template import ChatTemplate
@@ -97,7 +98,8 @@ class Engine:
         cap = max(s.n_batch, s.n_seq)
         try:
             self._ctx = create_context(self.model, n_seq=s.n_seq, n_ctx=s.n_seq * s.n_ctx_per_seq,
-                                       n_batch=cap, n_threads=s.n_threads)
+                                       n_batch=cap, n_threads=s.n_threads, n_ubatch=s.n_ubatch,
+                                       kv_unified=s.kv_unified, flash_attn=s.flash_attn)
             self._lora = attach_lora(self.model, self._ctx, s.lora, s.lora_scale) if s.lora else None
         except Exception:
             if getattr(self, "_ctx", None):
@@ -116,7 +118,7 @@ class Engine:
         self.stats = EngineStats()
         self._sched = Scheduler(
             s.n_seq,
-            seq_cp=lambda src, dst, p0, p1: L.llama_memory_seq_cp(self._mem, src, dst, p0, p1),
+            seq_cp=self._copy_prefix,
             seq_rm=lambda seq, p0, p1: L.llama_memory_seq_rm(self._mem, seq, p0, p1),
             deliver=self._deliver,
             stats=self.stats,
@@ -128,6 +130,7 @@ class Engine:
         self._stopping = False
         self._holds = 0
         self._closed = False
+        self.profile: list[StepProfile] | None = None  # set by start_profile
         self._thread = threading.Thread(target=self._run, name="mistakelab-llama", daemon=True)
         self._thread.start()
 
@@ -241,6 +244,21 @@ class Engine:
         """Sequences currently holding a slot (running or waiting for their prompt)."""
         return sum(s is not None for s in self._sched.slots)
 
+    def start_profile(self) -> list[StepProfile]:
+        """Time every following step into the returned list (until :meth:`stop_profile`).
+
+        Example:
+            >>> steps = engine.start_profile()  # doctest: +SKIP
+            >>> sum(p.decode_s for p in steps) / sum(p.total_s for p in steps)  # doctest: +SKIP
+            0.93
+        """
+        self.profile = []
+        return self.profile
+
+    def stop_profile(self) -> list[StepProfile]:
+        steps, self.profile = self.profile or [], None
+        return steps
+
     def reset_stats(self) -> None:
         self.stats = self._sched.stats = EngineStats()
 
@@ -263,6 +281,20 @@ class Engine:
         release_model(self.model)
 
     # ---- engine thread ----------------------------------------------------------------
+    def _copy_prefix(self, src: int, dst: int, p0: int, p1: int) -> None:
+        """Give sequence ``dst`` the KV cells of ``src`` at positions [p0, p1).
+
+        In a unified cache this only tags cells. Between streams llama.cpp copies whole
+        streams (the data move happens at the next decode), so copy all of ``src`` and
+        drop what lies past ``p1`` in ``dst``.
+        """
+        if self.settings.kv_unified:
+            L.llama_memory_seq_cp(self._mem, src, dst, p0, p1)
+            return
+        L.llama_memory_seq_cp(self._mem, src, dst, -1, -1)
+        if p1 >= 0:
+            L.llama_memory_seq_rm(self._mem, dst, p1, -1)
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -284,8 +316,22 @@ class Engine:
         self._sched.fail_everything("local engine closed")
 
     def _step(self) -> None:
+        profile = self.profile  # stop_profile may clear the attribute meanwhile
+        if profile is None:
+            self._one_step()
+            return
+        t0, d0, s0 = time.perf_counter(), self.stats.decode_s, self.stats.sample_s
+        n, tokens = self._one_step()
+        profile.append(StepProfile(
+            rows=n, tokens=self._batch.n, prompt=tokens, decode_s=self.stats.decode_s - d0,
+            sample_s=self.stats.sample_s - s0, total_s=time.perf_counter() - t0))
+
+    def _one_step(self) -> tuple[int, int]:
+        """One step; returns (rows sampled, prompt or scored tokens in the batch)."""
         sched = self._sched
         sched.admit()
+        if not self.settings.kv_unified:
+            sched.compact()
         batch = self._batch
         plan = fill_batch(batch, sched, self.stats)
         in_batch = plan.in_batch
@@ -302,7 +348,7 @@ class Engine:
             if rc != 0:
                 for seq in in_batch:
                     sched.finish(seq, "error", f"llama_decode failed with code {rc}")
-                return
+                return 0, batch.n
             for seq, i in plan.outputs:
                 seq.pos += 1
                 rows.append((seq, self._logits(i)))
@@ -316,6 +362,7 @@ class Engine:
         sched.ready.clear()
         if rows:
             self._sample(rows)
+        return len(rows), batch.n - len(plan.outputs)
 
     def _logits(self, i: int) -> np.ndarray:
         return logit_rows(self._ctx, i, 1, self.n_vocab)[0]
