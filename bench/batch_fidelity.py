@@ -63,13 +63,14 @@ async def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=512)
     ap.add_argument("--store", type=Path, default=Path("runs/batch_fidelity.db"))
     ap.add_argument("--arms", default="batched,alone")
+    ap.add_argument("--report-only", action="store_true",
+                    help="compare what both arms have finished so far, running nothing")
     args = ap.parse_args()
     args.store.parent.mkdir(parents=True, exist_ok=True)
-    ids = {}
-    for arm in args.arms.split(","):
+    ids = {arm: parse_config(config(arm, args), f"<{arm}>").run_id() for arm in ("alone", "batched")}
+    for arm in [] if args.report_only else args.arms.split(","):
         cfg = parse_config(config(arm, args), f"<{arm}>")
         summary = await run_experiment(cfg)
-        ids[arm] = cfg.run_id()
         print(f"{arm}: {summary.units_done} units run, {summary.units_skipped} already done, "
               f"{summary.units_failed} failed, {summary.seconds:.0f} s", flush=True)
     store = RunStore(args.store)

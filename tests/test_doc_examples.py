@@ -33,7 +33,9 @@ MODULES = [
 @pytest.mark.parametrize("name", MODULES)
 def test_module_keeps_an_example(name: str) -> None:
     if name.startswith("mistakelab.backends.local."):
-        pytest.importorskip("llama_cpp")
+        pytest.importorskip("llama_cpp", reason="needs the local extra: pip install mistakelab[local]")
+    if name == "mistakelab.serve.app":
+        pytest.importorskip("starlette", reason="needs the serve extra: pip install mistakelab[serve]")
     module = importlib.import_module(name)
     examples = sum(len(t.examples) for t in doctest.DocTestFinder().find(module))
     assert examples > 0, f"{name} has no docstring example"

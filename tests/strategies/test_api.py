@@ -16,7 +16,8 @@ from mistakelab.context import CallFailed, Conversation
 from mistakelab.core import AnswerKind, DuplicateNameError, FirstErrorEvent, NoteEvent, Problem, VoteEvent
 from mistakelab.runner import ConfigError, parse_config, run_experiment
 from mistakelab.store import RunStore
-from mistakelab.strategies import StrategyContext, solve, strategies, strategy
+from mistakelab.runner import solve
+from mistakelab.strategies import StrategyContext, strategies, strategy
 from mistakelab.tasks import create_task
 
 from conftest import ToyAdd

@@ -12,8 +12,9 @@ from mistakelab.backends.base import CAPABILITIES
 from mistakelab.core import (AnswerKind, Completion, EditEvent, FirstErrorEvent, Problem, StopEvent,
                              TokenLogprob, VoteEvent)
 from mistakelab.core.events import ScoreEvent
+from mistakelab.runner import solve
 from mistakelab.store.db import cache_key
-from mistakelab.strategies import StrategySpec, solve
+from mistakelab.strategies import StrategySpec
 
 from conftest import ToyAdd
 

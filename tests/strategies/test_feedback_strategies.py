@@ -10,7 +10,8 @@ from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CapabilityError
 from mistakelab.core import EditEvent, Problem, RedactionEvent, StopEvent
 from mistakelab.core.events import AnswerChangeEvent
-from mistakelab.strategies import solve, strategies
+from mistakelab.runner import solve
+from mistakelab.strategies import strategies
 from mistakelab.tasks import create_task
 
 from conftest import ToyAdd

@@ -9,7 +9,8 @@ import pytest
 from mistakelab.backends import ScriptedBackend
 from mistakelab.core import AnswerKind, Problem, StopEvent
 from mistakelab.core.events import VerifyEvent
-from mistakelab.strategies import solve, strategies
+from mistakelab.runner import solve
+from mistakelab.strategies import strategies
 from mistakelab.strategies.prp import question_numbers
 
 from conftest import ToyAdd

@@ -11,7 +11,7 @@ import pytest
 from mistakelab.backends import ScriptedBackend
 from mistakelab.core import AnswerKind, Completion, Problem, StopEvent, TokenLogprob, VoteEvent
 from mistakelab.core.events import RouteEvent, ScoreEvent, SearchEvent
-from mistakelab.strategies import solve
+from mistakelab.runner import solve
 
 from conftest import ToyAdd
 

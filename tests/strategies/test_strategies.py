@@ -8,7 +8,8 @@ import pytest
 
 from mistakelab.backends import ScriptedBackend, ScriptExhausted
 from mistakelab.core import AnswerKind, CritiqueEvent, Problem, StopEvent, VoteEvent
-from mistakelab.strategies import StrategyContext, StrategySpec, majority, parse_verdict, solve
+from mistakelab.runner import solve
+from mistakelab.strategies import StrategyContext, StrategySpec, majority, parse_verdict
 
 from conftest import ToyAdd
 

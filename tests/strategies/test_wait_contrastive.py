@@ -10,7 +10,8 @@ from mistakelab.backends import ScriptedBackend
 from mistakelab.core import Problem
 from mistakelab.core.events import AnswerChangeEvent, DemosEvent
 from mistakelab.runner import parse_config, run_experiment
-from mistakelab.strategies import StrategySpec, solve
+from mistakelab.runner import solve
+from mistakelab.strategies import StrategySpec
 from mistakelab.strategies.demos import generated_demos
 from mistakelab.tasks import create_task
 

@@ -183,16 +183,17 @@ def show(
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
 
-    st, info = open_run(store, run)
-    results = [u.result for u in st.units(info.id) if u.result]
-    made, cached = st.call_counts(info.id)
+    sr = open_run(store, run)
+    info = sr.info
+    results = [u.result for u in sr.units() if u.result]
+    made, cached = sr.call_counts()
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
         f"model calls: {made} made, {cached} from cache")
-    if info.config.get("kind") == "served":
+    if sr.served:
         _print_served(results, info.config)
         return
-    print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
-    _print_revision(st, info.id)
+    print_summary(summarize(results, sr.strategy_labels), title=info.id, console=console)
+    _print_revision(sr.store, info.id)
 
 
 def _print_revision(st: Any, run_id: str) -> None:
@@ -233,13 +234,6 @@ def _print_served(results: list[Any], config: dict[str, Any]) -> None:
     wide_console(console, 140).print(table)
 
 
-def _strategy_order(config: dict[str, Any]) -> list[str]:
-    """A stored run's strategy labels in the order of its config."""
-    from mistakelab.strategies import StrategySpec
-
-    return [StrategySpec.model_validate(spec).label for spec in config.get("strategies", [])]
-
-
 @app.command()
 def errors(
     run: str = typer.Argument(..., help="Run id (or name)."),
@@ -252,15 +246,13 @@ def errors(
     from rich.table import Table
 
     from mistakelab.report.errors import error_examples, error_profiles
-    from mistakelab.tasks import create_task
 
-    st, info = open_run(store, run)
-    specs = info.config.get("tasks", [])
+    sr = open_run(store, run)
+    st, info = sr.store, sr.info
     tasks_by_label = {}
-    for spec in specs:
-        label = spec.get("label") or spec["name"]
+    for label in sr.task_specs:
         try:
-            tasks_by_label[label] = create_task(spec["name"], spec.get("options") or {})
+            tasks_by_label[label] = sr.task(label)
         except Exception as exc:  # noqa: BLE001 - e.g. a task file moved since the run
             raise CliError(f"run {info.id}: cannot rebuild its task {label!r} to verify steps: {one_line(str(exc))}") \
                 from None
@@ -274,7 +266,7 @@ def errors(
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
-    first = next(iter(_strategy_order(info.config)), None)
+    first = next(iter(sr.strategy_labels), None)
     for ex in error_examples(st, info.id, tasks_by_label, strategy or first, examples) if examples else []:
         print_error_example(ex)
 

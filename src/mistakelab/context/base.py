@@ -207,7 +207,7 @@ class CallContext:
 
     def _add_answer(self, kind: AnswerKind, label: str, call: int | None, extracted: str | None, method: str) -> str | None:
         rnd = sum(1 for a in self.trace.answers if a.kind == kind)
-        self.trace.answers.append(AnswerRecord(kind=kind, label=label or f"{kind.value}-{rnd}", round=rnd,
+        self.trace.answers.append(AnswerRecord(kind=kind, label=label or f"{kind.value}-{rnd}", index=rnd,
                                                call=call, extracted=extracted, method=method))
         return extracted
 

@@ -5,9 +5,10 @@ an interrupted unit come back from the completion cache, so a ``kill -9`` loses 
 calls that were in flight. A unit whose model call failed (after the backend's retries) is
 stored as *failed*, never as a wrong answer, and is retried on the next run.
 
-Order of work: plan (every config error is raised here, before any model call), then solve
-each unit with its strategy, then grade its recorded answers against the gold answer (the
-strategy never sees the gold answer, except through the oracle door), then store.
+Order of work: plan (every config error is raised here, before any model call), then
+execute each unit (:func:`~mistakelab.runner.execute.execute_unit`: solve with its strategy,
+then grade its recorded answers against the gold answer; the strategy never sees the gold
+answer, except through the oracle door), then store.
 
 Example:
     >>> import asyncio, tempfile
@@ -31,16 +32,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mistakelab.backends.base import Backend, ModelSpec, create_backend
-from mistakelab.backends.scripted import ScriptExhausted
-from mistakelab.context import CallFailed, build_result, failed_result, grade_trace
 from mistakelab.core.registry import UnknownNameError
-from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem
 from mistakelab.runner.config import ConfigError, ExperimentConfig
+from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.plan import PlannedStrategy, check_models, model_key, plan_strategies
 from mistakelab.store.db import RunStore
-from mistakelab.strategies.context import StrategyContext
 from mistakelab.tasks.base import Task, create_task
 
 
@@ -180,25 +178,14 @@ async def run_experiment(
             ps = u.strategy
             roles = role_models[f"{u.model.label}|{ps.label}"]
             gateways = {role: UnitGateway(caller(spec), u.key) for role, spec in roles.items()}
-            trace = Trace(strategy=ps.label, problem_id=u.problem.id, model=u.model.label)
-            ctx = StrategyContext(u.problem, u.task, gateways, trace, params=base_params, prompts=ps.prompts,
-                                  seed=cfg.seed, strategy_name=ps.sdef.name)
-            start = time.perf_counter()
-            try:
-                await ps.sdef.fn(ctx, ps.params)
-            except ScriptExhausted:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed unit is stored, the run goes on
-                error = exc.error if isinstance(exc, CallFailed) else f"{type(exc).__name__}: {exc}"
-                result = failed_result(trace, u.task_label, time.perf_counter() - start, error)
-                store.save_unit(run_id, u.key, result, trace)
-                summary.unit_errors.append(f"{u.key}: {error}")
+            unit = Unit(ps.sdef, ps.params, u.problem, u.task, gateways, label=ps.label, task_label=u.task_label,
+                        model=u.model.label, gen=base_params, prompts=ps.prompts, seed=cfg.seed)
+            result = await execute_unit(unit)
+            store.save_unit(run_id, u.key, result, unit.trace)
+            if result.status == "failed":
+                summary.unit_errors.append(f"{u.key}: {result.error}")
                 notify("unit_error", u.key)
                 return
-            grade_trace(trace, u.task, u.problem)
-            result = build_result(trace, u.task_label, time.perf_counter() - start,
-                                  oracle=ps.sdef.is_oracle(ps.params))
-            store.save_unit(run_id, u.key, result, trace)
             summary.units_done += 1
             notify("unit", result)
 

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.core.registry import Registry
+from mistakelab.core.specs import spec_label, spec_needs, spec_oracle
 
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
 #: role -> capabilities its model's backend must declare, given the parameters
@@ -39,7 +40,8 @@ class StrategyDef:
     name: str
     fn: StrategyFn
     params: type[BaseModel]
-    #: True (or ``oracle(params)`` True) when the strategy uses the gold answer while solving
+    #: True (or ``oracle(params)`` True) when the strategy itself uses the gold answer while
+    #: solving; the parts its typed spec fields name (locators, scorers) add their own use
     oracle: bool | Callable[[Any], bool] = False
     doc: str = ""
     #: longest chain of sequential model calls for given params (for scheduling only)
@@ -55,13 +57,21 @@ class StrategyDef:
     check: ProblemCheck | None = None
 
     def is_oracle(self, params: Any) -> bool:
-        return bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        """Whether a run with ``params`` may use the gold answer: the strategy's own flag, or
+        a locator or scorer named by one of its typed spec fields that does (the one rule the
+        runner's labels, ``solve`` and the proxy's refusal share)."""
+        own = bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        return own or spec_oracle(params)
 
     def capabilities_needed(self, params: Any) -> dict[str, frozenset[str]]:
-        return {role: frozenset(caps) for role, caps in (self.needs(params) if self.needs else {}).items()}
+        """Role -> capabilities: the strategy's own ``needs`` plus its scorers' (typed fields)."""
+        out = dict(spec_needs(params))
+        for role, caps in (self.needs(params) if self.needs else {}).items():
+            out[role] = out.get(role, frozenset()) | frozenset(caps)
+        return out
 
 
-strategies: Registry[StrategyDef] = Registry("strategy")
+strategies: Registry[StrategyDef] = Registry("strategy", "strategies")
 
 
 def strategy(
@@ -117,13 +127,7 @@ class StrategySpec(BaseModel):
 
     @property
     def label(self) -> str:
-        if self.label_:
-            return self.label_
-        p = self.params_dict()
-        if not p:
-            return self.name
-        inner = ",".join(f"{k}={_short(v)}" for k, v in sorted(p.items()))
-        return f"{self.name}({inner})"
+        return spec_label({"name": self.name, "label": self.label_, **self.params_dict()})
 
     def definition(self) -> StrategyDef:
         return strategies.get(self.name)
@@ -142,12 +146,6 @@ class StrategySpec(BaseModel):
         """Role -> the model named for it (a model name, a label, or a model table)."""
         sdef = self.definition()
         return {k: v for k, v in self.params_dict().items() if k in sdef.roles}
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, dict):
-        return str(v.get("name") or v.get("model") or v)
-    return str(v)
 
 
 def _errors(exc: ValidationError) -> str:

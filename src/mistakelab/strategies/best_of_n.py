@@ -23,26 +23,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.events import ScoreEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
-from mistakelab.scorers import Scorer, build_scorer
+from mistakelab.scorers import Scorer, ScorerSpec, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.selection import best_index, borda_vote
-
-ScorerSpec = str | dict[str, Any]
-
-
-def checked_scorer(spec: ScorerSpec) -> ScorerSpec:
-    """A params validator: build the scorer once so a bad spec fails when the run is planned."""
-    try:
-        build_scorer(spec)
-    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
-        raise ValueError(str(exc)) from None
-    return spec
-
 
 def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
     """How to sample: self-consistency's own samples, or fresh ones with the token statistics
@@ -62,14 +50,8 @@ class BestOfNParams(BaseModel):
     p: float = Field(default=0.5, ge=0)  # Borda power
     shared: bool = True  # self_consistency's samples
 
-    @field_validator("scorer")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec) -> ScorerSpec:
-        return checked_scorer(v)
 
-
-@strategy("best_of_n", BestOfNParams, roles=("critic",), oracle=lambda p: build_scorer(p.scorer).oracle,
-          needs=lambda p: build_scorer(p.scorer).needs(), method="best-of-N with a scorer, METHODS §2.1/§1.3")
+@strategy("best_of_n", BestOfNParams, roles=("critic",), method="best-of-N with a scorer, METHODS §2.1/§1.3")
 async def best_of_n(ctx: StrategyContext, params: BestOfNParams) -> None:
     """Sample n solutions and keep the best by a scorer (or a Borda vote over its ranking)."""
     scorer = build_scorer(params.scorer)

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.context import Conversation
 from mistakelab.core.events import EditEvent, RedactionEvent, StopEvent
+from mistakelab.locate import LocatorSpec
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.revision import emit_change, overrides, record_turn, redact, revising
@@ -45,7 +46,7 @@ PROMPTS = {
 
 class InPlaceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    locator: str = "arithmetic"  # a locator spec ("exact", "critic:n=3", ...) or "feedback"
+    locator: Literal["feedback"] | LocatorSpec = "arithmetic"  # a locator spec ("exact", "critic:n=3"...)
     fix: Literal["auto", "arithmetic", "exact", "feedback"] = "auto"
     rounds: int = Field(default=3, ge=1)
     redact: bool = True  # remove the gold answer from steps the feedback model writes
@@ -54,8 +55,9 @@ class InPlaceParams(BaseModel):
 
 
 def _oracle(p: InPlaceParams) -> bool:
-    # intrinsic only when neither the locator nor the fixer can reach the gold answer
-    return p.locator.startswith(("exact", "rollout", "feedback")) or p.fix != "arithmetic"
+    # intrinsic only when neither the locator nor the fixer can reach the gold answer (a
+    # locator's own oracle use follows from its spec field: see StrategyDef.is_oracle)
+    return p.locator == "feedback" or p.fix != "arithmetic"
 
 
 async def _locate_and_fix(ctx: StrategyContext, params: InPlaceParams, text: str, r: int

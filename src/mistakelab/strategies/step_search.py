@@ -20,14 +20,13 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.backends.base import CONTINUE
 from mistakelab.core.events import ScoreEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
-from mistakelab.scorers import Aggregation, Scorer, aggregate, build_scorer, merge_needs
-from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer
+from mistakelab.scorers import Aggregation, Scorer, ScorerSpec, aggregate, build_scorer
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.selection import best_index, weighted_vote
 
@@ -44,14 +43,9 @@ class StepSearchParams(BaseModel):
     agg: Aggregation = "last"
     final: Literal["best", "vote"] = "best"
 
-    @field_validator("scorer")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec) -> ScorerSpec:
-        return checked_scorer(v)
 
-
-def search_needs(p: StepSearchParams) -> dict[str, frozenset[str]]:
-    return merge_needs({"solver": {CONTINUE}}, build_scorer(p.scorer).needs())
+#: the solver continues partial solutions (the scorer's needs follow from its spec field)
+SEARCH_NEEDS = {"solver": {CONTINUE}}
 
 
 @dataclass
@@ -68,10 +62,6 @@ class StepSearch:
     def __init__(self, ctx: StrategyContext, p: StepSearchParams) -> None:
         self.ctx, self.p = ctx, p
         self.scorer: Scorer = build_scorer(p.scorer)
-
-    @staticmethod
-    def oracle(p: StepSearchParams) -> bool:
-        return build_scorer(p.scorer).oracle
 
     async def expand(self, parent: Partial, purpose: str, n: int | None = None) -> list[Partial]:
         p = self.p

@@ -11,7 +11,7 @@ Example:
     >>> import asyncio
     >>> from mistakelab.backends import ScriptedBackend
     >>> from mistakelab.core import Problem
-    >>> from mistakelab.strategies import solve
+    >>> from mistakelab.runner import solve
     >>> from mistakelab.tasks import create_task
     >>> fake = ScriptedBackend(["\\\\boxed{5}", "\\\\boxed{4}"])
     >>> trace, r = asyncio.run(solve("try_again:turns=3", fake, Problem(id="p", question="2+2?", answer="4"),
