@@ -118,7 +118,6 @@ def _origin(message: str, config: Optional[Path], lists: set[str]) -> str:
     return message if config is None else f"{message} (from {config})"
 
 
-@app.command()
 def _print_engines(cfg) -> None:  # type: ignore[no-untyped-def]
     """The settings each embedded engine of the run used (they decide speed and batching)."""
     from mistakelab.backends.local import describe_settings, resolved_settings
@@ -129,6 +128,7 @@ def _print_engines(cfg) -> None:  # type: ignore[no-untyped-def]
             say(f"engine {spec.model}: {describe_settings(settings)} ({source})")
 
 
+@app.command()
 def run(
     config: Optional[Path] = typer.Argument(None, help="Experiment TOML file."),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or GGUF path (repeatable)."),
