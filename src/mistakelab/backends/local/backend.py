@@ -3,10 +3,12 @@
 Engines are cached per process by (model path, settings): backends built from equal specs
 share one loaded model, one context and one decode thread; the last :meth:`aclose` frees them.
 
-Options (``ModelSpec.options``): ``n_seq`` (8 parallel sequences), ``n_ctx_per_seq`` (2048),
-``n_threads`` (CPU count), ``n_batch`` (512), ``prefix_cache`` (true: a prompt reuses the KV of
-the longest token prefix it shares with an earlier request, prompt and generated text, still
-held by a slot: a conversation's next turn evaluates only the new turn).
+Options (``ModelSpec.options``): ``n_seq`` (32 parallel sequences, or this machine's tuning:
+``mistakelab models --tune``), ``n_ctx_per_seq`` (2048, or the tuning's), ``n_threads`` (CPU
+count), ``n_batch`` / ``n_ubatch`` (512), ``kv_unified`` (false: a KV stream per sequence),
+``flash_attn`` (true), ``prefix_cache`` (true: a prompt reuses the KV of the longest token
+prefix it shares with an earlier request, prompt and generated text, still held by a slot: a
+conversation's next turn evaluates only the new turn), ``lora`` / ``lora_scale``.
 
 Example:
     >>> import asyncio

@@ -2,16 +2,25 @@
 
 Design:
 
-* One context holds ``n_seq`` sequences in a unified KV cache (``n_ctx = n_seq x
-  n_ctx_per_seq``). Each engine step builds ONE ``llama_decode`` batch: the next token of every
-  generating sequence, then prompt chunks of newly admitted requests up to ``n_batch`` tokens.
-  Requests join between steps and leave when done (their KV cells are removed); requests beyond
-  ``n_seq`` wait in a FIFO queue.
+* One context holds ``n_seq`` sequences, by default each in a KV *stream* of its own
+  (``kv_unified = False``, ``n_ctx_per_seq`` cells each) with flash attention. Each engine step
+  builds ONE ``llama_decode`` batch: the next token of every generating sequence, then prompt
+  chunks of newly admitted requests up to ``n_batch`` tokens. Requests join between steps and
+  leave when done (their KV cells are removed); requests beyond ``n_seq`` wait in a FIFO queue.
+* Why streams: in a unified cache every sequence's query is scored against the cells of
+  *every* sequence (masked), so a step's attention grows with the sum of all contexts; with a
+  stream each, with the contexts a sequence holds. llama.cpp's CPU flash attention also skips
+  masked cells, one reason it is on. A streams batch is split by llama.cpp into micro-batches
+  of *consecutive* sequence ids, each a pass over the weights, so the batch is sorted by
+  sequence and live sequences are moved down into free slots (:meth:`.Scheduler.compact`;
+  a stream copy, about 12 KB a token on qwen2.5-coder-0.5b) to keep one pass a step. The
+  measurements behind the defaults are in ``bench/local_throughput.py``'s docstring and the
+  README.
 * A *group* is one prompt with k branches (k samples). Its prompt is evaluated once, into the
-  leader's sequence; the KV is then shared with the other branches by ``llama_memory_seq_cp``
-  (no data copied with a unified cache), and every branch samples its first token from the
-  same logits row with its own seed. Branches that did not fit wait and later reuse the prompt
-  from a live sibling (or a finished sibling's recycled slot).
+  leader's sequence; the KV is then copied to the other branches (``llama_memory_seq_cp``: a
+  whole-stream copy between streams, a tag in a unified cache), and every branch samples its
+  first token from the same logits row with its own seed. Branches that did not fit wait and
+  later reuse the prompt from a live sibling (or a finished sibling's recycled slot).
 * Sampling is done in numpy per row with a per-request ``numpy.random.Generator(seed)``; see
   :mod:`.sampling`. Results go back to asyncio with ``loop.call_soon_threadsafe``.
 * Prefix cache (``EngineSettings.prefix_cache``, on by default): a freed slot keeps the KV

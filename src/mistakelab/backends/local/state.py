@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 class EngineSettings:
     """Context shape: ``n_seq`` parallel sequences of ``n_ctx_per_seq`` tokens each."""
 
-    n_seq: int = 8
+    n_seq: int = 32  # most sequences per step; ``mistakelab models --tune`` measures this machine's
     n_ctx_per_seq: int = 2048
     n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     n_batch: int = 512
