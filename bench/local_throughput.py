@@ -22,6 +22,7 @@ Usage:
     python bench/local_throughput.py --layouts all                # each KV layout / attention
     python bench/local_throughput.py --server .venv-bench/bin/llama-server
     python bench/local_throughput.py --model smollm2-135m --seqs 1,8  # quick
+    python bench/local_throughput.py --signals                    # + cost of token statistics
 """
 
 from __future__ import annotations
@@ -74,9 +75,11 @@ def prompts(n: int, long: bool, backend: LocalBackend) -> list[list[Message]]:
     return out
 
 
-async def engine_case(backend: LocalBackend, msgs: list[list[Message]], max_tokens: int) -> dict:
+async def engine_case(backend: LocalBackend, msgs: list[list[Message]], max_tokens: int,
+                      logprobs: bool = False) -> dict:
     eng = backend.engine
-    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, min_tokens=max_tokens)
+    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, min_tokens=max_tokens,
+                       logprobs=logprobs)
     steps = eng.start_profile()
     start = time.perf_counter()
     with eng.hold():  # every request starts in the same step
@@ -119,7 +122,8 @@ def steady_tps(case: dict) -> float:
 
 
 async def run_layouts(model: str, layouts: dict[str, EngineSettings], levels: list[int],
-                      lengths: list[str], max_tokens: int) -> dict[str, tuple[float, list[dict]]]:
+                      lengths: list[str], max_tokens: int, signals: bool = False,
+                      ) -> dict[str, tuple[float, list[dict]]]:
     """Every case on every layout in turn (interleaved, so drift in the machine's load hits
     all layouts alike); returns layout -> (ceiling, rows)."""
     backends = {name: LocalBackend(model, s) for name, s in layouts.items()}
@@ -138,6 +142,15 @@ async def run_layouts(model: str, layouts: dict[str, EngineSettings], levels: li
                     out[name][1].append(case)
                     print(f"  {name:<24} {length:>5} x{n:<3} steady {steady_tps(case):7.1f} tok/s  wall "
                           f"{case['tokens'] / case['wall']:7.1f} tok/s  ({case['wall']:.1f}s)", flush=True)
+        if signals:  # the cost of token statistics at generation (what best_of_n's scorers read)
+            n = max(levels)
+            msgs = prompts(n, False, first)
+            for name, backend in backends.items():
+                off = await engine_case(backend, msgs, max_tokens)
+                on = await engine_case(backend, msgs, max_tokens, logprobs=True)
+                print(f"  {name:<24} short x{n:<3} statistics at generation: {steady_tps(off):.1f} -> "
+                      f"{steady_tps(on):.1f} tok/s steady ({100 * (1 - steady_tps(on) / steady_tps(off)):+.1f}% drop)",
+                      flush=True)
         return out
     finally:
         for backend in backends.values():
@@ -212,6 +225,8 @@ async def main() -> None:
     ap.add_argument("--lengths", default="short,long")
     ap.add_argument("--layouts", default="default", help="'default', 'all' or names: " + ",".join(LAYOUTS))
     ap.add_argument("--server", help="path of llama-server: run the same prompts through it")
+    ap.add_argument("--signals", action="store_true",
+                    help="also decode the most sequences with token statistics on and print the drop")
     args = ap.parse_args()
     levels = [int(x) for x in args.seqs.split(",")]
     lengths = args.lengths.split(",")
@@ -227,7 +242,7 @@ async def main() -> None:
         label = name if name != "default" else (
             f"default ({'unified' if base.kv_unified else 'streams'}{'+fa' if base.flash_attn else ''})")
         layouts[label] = settings
-    results = await run_layouts(args.model, layouts, levels, lengths, args.max_tokens)
+    results = await run_layouts(args.model, layouts, levels, lengths, args.max_tokens, args.signals)
     print_tables(results)
     if args.server:
         print_server(args, levels, lengths, results)
