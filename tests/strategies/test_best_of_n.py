@@ -8,6 +8,7 @@ from mistakelab.backends import ScriptedBackend
 from mistakelab.backends.base import CAPABILITIES
 from mistakelab.core import AnswerKind, Completion, TokenLogprob, VoteEvent
 from mistakelab.core.events import ScoreEvent
+from mistakelab.store.db import cache_key
 from mistakelab.strategies import StrategySpec
 
 from fix_helpers import judge, run
@@ -44,8 +45,11 @@ def test_best_of_n_shares_self_consistency_samples() -> None:
     run("self_consistency:k=4", sc)
     bon = full([with_kl("\\boxed{5}", 1.0)] * 3)
     run("best_of_n:n=3", bon)
-    assert [c.params for c in bon.calls] == [c.params for c in sc.calls][:3]  # same seeds, same request
-    assert not any(c.params.logprobs for c in bon.calls)
+    # same seeds, same request and cache key; the token statistics are drawn with the samples
+    assert [c.params.with_(logprobs=False) for c in bon.calls] == [c.params for c in sc.calls][:3]
+    assert all(c.params.logprobs for c in bon.calls) and len(bon.calls) == 3  # no score calls
+    assert ({cache_key("m", [], c.params) for c in bon.calls}
+            == {cache_key("m", [], c.params) for c in sc.calls[:3]})
     own = full([with_kl("\\boxed{5}", 1.0)] * 3)
     run("best_of_n:n=3,shared=false", own)
     assert {c.params.seed for c in own.calls}.isdisjoint({c.params.seed for c in sc.calls})

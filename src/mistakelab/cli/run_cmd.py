@@ -118,6 +118,16 @@ def _origin(message: str, config: Optional[Path], lists: set[str]) -> str:
     return message if config is None else f"{message} (from {config})"
 
 
+def _print_engines(cfg) -> None:  # type: ignore[no-untyped-def]
+    """The settings each embedded engine of the run used (they decide speed and batching)."""
+    from mistakelab.backends.local import describe_settings, resolved_settings
+
+    for spec in cfg.models:
+        if spec.backend == "local":
+            settings, source = resolved_settings(spec.model, spec.options)
+            say(f"engine {spec.model}: {describe_settings(settings)} ({source})")
+
+
 @app.command()
 def run(
     config: Optional[Path] = typer.Argument(None, help="Experiment TOML file."),
@@ -151,6 +161,7 @@ def run(
             summary = asyncio.run(run_experiment(cfg, progress=bar))
     except ConfigError as exc:
         raise CliError(_origin(str(exc), config, from_flags)) from None
+    _print_engines(cfg)
     say(f"units: {summary.units_done} done now, {summary.units_skipped} already done; "
         f"model calls: {summary.calls_made} made, {summary.calls_cached} from cache; {summary.seconds:.1f} s")
     st = open_store(cfg.store)

@@ -13,11 +13,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
-from mistakelab.backends.base import Backend, ModelSpec, ScriptExhausted, backends, create_backend, spec_capabilities
+from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, backends, create_backend, cut_after_boxed,
+                                     spec_capabilities)
 from mistakelab.context.gateway import guarded
 from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.types import Completion, GenParams, Message
-from mistakelab.store.db import RunStore, cache_key
+from mistakelab.store.db import RunStore, cache_key, serves
 
 
 def cache_identity(spec: ModelSpec) -> str:
@@ -102,8 +103,11 @@ class ModelCaller:
         if self._backend is not None:
             await self._backend.aclose()
 
-    def _lookup(self, key: str) -> Completion | None:
-        return self.store.cached_completion(key) if self.use_cache else None
+    def _lookup(self, key: str, params: GenParams | None = None) -> Completion | None:
+        c = self.store.cached_completion(key) if self.use_cache else None
+        if c is not None and params is not None and not serves(c, params):
+            return None  # cached without the statistics asked for: draw it again, with them
+        return c
 
     def _log(self, unit: str, key: str, purpose: str, messages: Sequence[Message],
              params: GenParams, c: Completion) -> None:
@@ -122,7 +126,7 @@ class ModelCaller:
             backend = await self.backend()
             return await guarded(backend.sample(messages, params, [seeds[i] for i in indices]), len(indices))
 
-        out = await self._shared(keys, ask)
+        out = [cut_after_boxed(c, params) for c in await self._shared(keys, ask, params)]
         for k, p, c in zip(keys, per_seed, out):
             self._log(unit, k, purpose, messages, p, c)
         return out
@@ -140,12 +144,13 @@ class ModelCaller:
         self._log(unit, key, purpose, messages, params, c)
         return c
 
-    async def _shared(self, keys: list[str], ask: Callable[[list[int]], Awaitable[list[Completion]]]) -> list[Completion]:
+    async def _shared(self, keys: list[str], ask: Callable[[list[int]], Awaitable[list[Completion]]],
+                      params: GenParams | None = None) -> list[Completion]:
         """Completions for ``keys``: from the cache, from a request already in flight, or
         from one backend call (``ask(indices)``) for the rest. Every waiter on a shared
         request is resolved, whatever happens to it (failure, cancellation, a test script
         running out), so no waiter ever hangs."""
-        out: list[Completion | None] = [self._lookup(k) for k in keys]
+        out: list[Completion | None] = [self._lookup(k, params) for k in keys]
         waiting: dict[int, asyncio.Future[Completion]] = {}
         mine: dict[int, asyncio.Future[Completion]] = {}
         for i, k in enumerate(keys):
@@ -180,6 +185,9 @@ class ModelCaller:
                     raise  # this waiter itself is being cancelled
                 # the unit that asked was cancelled: ask for this one ourselves
                 out[i] = (await self._shared([keys[i]], lambda _: ask([i])))[0]
+                continue
+            if params is not None and not serves(shared, params):  # joined a plainer twin
+                out[i] = (await ask([i]))[0]
                 continue
             out[i] = shared.model_copy(update={"cached": True})  # served without a model call
         return [c for c in out if c is not None]

@@ -5,10 +5,11 @@ al. 2025), ``mean_logprob``, ``critic_verdict`` (a critic's P(Yes)), any step sc
 aggregation (``critic_step:agg=min``, ``prm:model=...``), ``arithmetic_step`` (fewest flagged
 steps), ``exact`` (the gold answer: oracle-assisted, an upper bound).
 
-``shared`` (default): draw the samples ``self_consistency`` draws (same seeds and parameters),
-so every selection rule is compared on identical samples and a run's cache serves them once;
-token statistics then come from one ``score`` call per sample. ``shared=false`` draws its own
-samples, with the statistics recorded while generating.
+``shared`` (default): draw the samples ``self_consistency`` draws (same seeds, parameters and
+cache keys), so every selection rule is compared on identical samples and a run's cache serves
+them once. Either way, a scorer that reads token statistics gets them recorded while the
+samples are generated (no ``score`` call per sample); a cached sample drawn without them is
+drawn once more, with them. ``shared=false`` draws its own samples.
 
 ``select="best"`` keeps the highest score; ``select="borda"`` is the Borda vote with power
 ``p`` (rank r of N weighs (N - r + 1) ** p, weights pool per equivalent answer; p = 0 is plain
@@ -34,9 +35,10 @@ from mistakelab.strategies.kit.voting import best_index, borda_vote
 def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
     """How to sample: self-consistency's own samples, or fresh ones with the token statistics
     the scorers read."""
-    if shared:
-        return {"temperature": temperature, "seed_scope": "self_consistency"}
-    return {"temperature": temperature, **({"logprobs": True} if any(s.wants_logprobs for s in scorers) else {})}
+    stats = {"logprobs": True} if any(s.wants_logprobs for s in scorers) else {}
+    if shared:  # same key as self_consistency's sample: the statistics are not part of it
+        return {"temperature": temperature, "seed_scope": "self_consistency", **stats}
+    return {"temperature": temperature, **stats}
 
 
 class BestOfNParams(BaseModel):

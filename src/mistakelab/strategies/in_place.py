@@ -31,7 +31,7 @@ from mistakelab.core.events import EditEvent, RedactionEvent, StopEvent
 from mistakelab.locate import LocatorSpec
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import emit_change, overrides, record_turn, redact
+from mistakelab.strategies.revision import emit_change, overrides, record_turn, redact, revising
 from mistakelab.strategies.step_fix import fix_arithmetic, fix_exact, numbered, parse_step_fix
 
 PROMPTS = {
@@ -51,6 +51,7 @@ class InPlaceParams(BaseModel):
     rounds: int = Field(default=3, ge=1)
     redact: bool = True  # remove the gold answer from steps the feedback model writes
     temperature: float | None = None
+    stop_after_boxed: bool = True  # a continuation ends once it has boxed an answer
 
 
 def _oracle(p: InPlaceParams) -> bool:
@@ -111,7 +112,8 @@ async def in_place(ctx: StrategyContext, params: InPlaceParams) -> None:
         ctx.emit(EditEvent(step=k, before=steps[k].text, after=fixed, source=source))
         after = text[steps[k].end:steps[k + 1].start] if k + 1 < len(steps) else "\n"
         prefix = text[:steps[k].start] + fixed + after
-        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"continue-{r}", **gen)
+        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"continue-{r}",
+                                   **revising(params.temperature, params.stop_after_boxed))
         before, text = answer, prefix + cont.text
         answer = record_turn(ctx, prefix, cont, label=f"edit-{r}")
         emit_change(ctx, r, before, answer)

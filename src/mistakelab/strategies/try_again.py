@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistakelab.core.events import StopEvent
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import overrides
+from mistakelab.strategies.revision import revising
 
 PROMPTS = {
     "retry": "Your answer is incorrect. Please try again. Put the final answer in \\boxed{{}}.",
@@ -38,6 +38,7 @@ class TryAgainParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     turns: int = Field(default=5, ge=1)  # T: answers at most (UFO uses 5)
     temperature: float | None = None  # None: the run's generation default
+    stop_after_boxed: bool = True  # an answer after "try again" ends once it is boxed
 
 
 @strategy("try_again", TryAgainParams, oracle=True, prompts=PROMPTS, depth=lambda p: p.turns,
@@ -47,7 +48,8 @@ async def try_again(ctx: StrategyContext, params: TryAgainParams) -> None:
     conv = ctx.question()
     answer, reason, turn = None, "turns used up", 0
     for turn in range(params.turns):
-        c = await ctx.generate(conv, purpose=f"turn-{turn}", **overrides(params.temperature))
+        c = await ctx.generate(conv, purpose=f"turn-{turn}",
+                               **revising(params.temperature, bool(turn) and params.stop_after_boxed))
         answer = ctx.record_answer(c, label=f"turn-{turn}")
         if ctx.oracle_check(c.text):
             reason = "correct"

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import emit_change, overrides, record_turn
+from mistakelab.strategies.revision import emit_change, overrides, record_turn, revising
 
 
 class WaitParams(BaseModel):
@@ -34,6 +34,7 @@ class WaitParams(BaseModel):
     cue: str = " Wait"  # appended to the assistant turn before it is continued
     rounds: int = Field(default=1, ge=1)
     temperature: float | None = None
+    stop_after_boxed: bool = True  # a continuation ends once it has boxed an answer
 
 
 @strategy("wait", WaitParams, needs={"solver": {"continue"}}, depth=lambda p: 1 + p.rounds,
@@ -45,7 +46,8 @@ async def wait(ctx: StrategyContext, params: WaitParams) -> None:
     text, answer = c.text, ctx.record_answer(c, label="initial")
     for r in range(params.rounds):
         prefix = text + params.cue
-        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"wait-{r}", **gen)
+        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"wait-{r}",
+                                   **revising(params.temperature, params.stop_after_boxed))
         before, answer = answer, record_turn(ctx, prefix, cont, label=f"wait-{r}")
         emit_change(ctx, r, before, answer)
         text = prefix + cont.text
