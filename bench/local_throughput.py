@@ -43,11 +43,12 @@ from mistakelab.backends.local.state import EngineSettings, StepProfile
 from mistakelab.core.types import GenParams, Message
 from mistakelab.models import resolve_model
 
-LAYOUTS = {  # name -> (kv_unified, flash_attn)
-    "streams+fa": (False, True),
-    "streams": (False, False),
-    "unified+fa": (True, True),
-    "unified": (True, False),
+LAYOUTS = {  # name -> (kv_unified, flash_attn, kv_type)
+    "streams+fa": (False, True, "f16"),
+    "streams": (False, False, "f16"),
+    "unified+fa": (True, True, "f16"),
+    "unified": (True, False, "f16"),
+    "streams+fa+q8": (False, True, "q8_0"),
 }
 
 
@@ -238,7 +239,7 @@ async def main() -> None:
     layouts = {}
     for name in names:
         settings = base if name == "default" else replace(base, kv_unified=LAYOUTS[name][0],
-                                                           flash_attn=LAYOUTS[name][1])
+                                                           flash_attn=LAYOUTS[name][1], kv_type=LAYOUTS[name][2])
         label = name if name != "default" else (
             f"default ({'unified' if base.kv_unified else 'streams'}{'+fa' if base.flash_attn else ''})")
         layouts[label] = settings

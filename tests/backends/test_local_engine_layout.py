@@ -43,20 +43,20 @@ async def _batch(b, prompts: list[str], params: GenParams):  # type: ignore[no-u
 
 
 async def test_streams_layout_keeps_the_unified_layouts_greedy_text(backend):  # noqa: F811
-    """One KV stream per sequence vs the unified cache, both with flash attention.
+    """One KV stream per sequence vs the unified cache (both without flash attention).
 
     Alone, a sequence runs the same kernels in both layouts: bit-identical logits and text.
     In a batch, llama.cpp splits a streams batch into equal per-sequence micro-batches, so
     prompts are evaluated in other matmul shapes, which round differently (by up to ~1 logit
     on this Q4 model, as sharing a batch does: see the engine's notes), and a near-tie can
-    turn a greedy text. Measured here on 6 prompts x 24 tokens: 5 of 6 texts identical. That
+    turn a greedy text. Measured here on 6 prompts x 24 tokens: 4 of 6 texts identical. That
     no systematic loss follows is what ``bench/batch_fidelity.py`` measures on GSM8K.
     """
     import numpy as np
 
     from mistakelab.backends.local.backend import LocalBackend, release_engine
 
-    assert not backend.settings.kv_unified and backend.settings.flash_attn  # the defaults
+    assert not backend.settings.kv_unified and not backend.settings.flash_attn  # the defaults
     unified = LocalBackend("smollm2-135m", replace(backend.settings, kv_unified=True))
     params = GenParams(max_tokens=24)
     try:
@@ -70,7 +70,7 @@ async def test_streams_layout_keeps_the_unified_layouts_greedy_text(backend):  #
     assert alone_s == alone_u and np.array_equal(rows_s[0], rows_u[0])
     assert again_s == batch_s  # the same batch is reproducible in the streams layout
     assert len(set(batch_s)) == len(PROMPTS)  # different prompts, different texts: a real batch
-    assert sum(a == b for a, b in zip(batch_s, batch_u)) >= len(PROMPTS) - 2
+    assert sum(a == b for a, b in zip(batch_s, batch_u)) >= len(PROMPTS) // 2
     assert max(float(np.abs(a - b).max()) for a, b in zip(first_s, first_u)) < 1.5
 
 
@@ -98,20 +98,38 @@ async def test_prefix_cache_reuses_generated_text_across_streams(backend, engine
     assert engine.stats_snapshot().prompt_tokens_reused >= len(engine.encode(msgs))
 
 
-async def test_statistics_at_generation_equal_a_score_call(backend):  # noqa: F811
+async def _gen_and_score(b):  # type: ignore[no-untyped-def]
     msgs = user("Hi")
-    gen = await backend.generate(msgs, GenParams(max_tokens=12, logprobs=True, top_logprobs=3))
-    scored = await backend.score(msgs, gen.text, top_logprobs=3)
-    # under 64 tokens the scoring batch runs the decode kernels: equal within float error
-    assert len(engine_tokens := backend.engine.encode(msgs)) + gen.completion_tokens < 64, engine_tokens
+    gen = await b.generate(msgs, GenParams(max_tokens=12, logprobs=True, top_logprobs=3))
+    scored = await b.score(msgs, gen.text, top_logprobs=3)
+    assert len(b.engine.encode(msgs)) + gen.completion_tokens < 64
     # generation also rated the end-of-turn token it stopped on, which is not in the text
     assert len(gen.logprobs) - len(scored.logprobs) == (gen.finish_reason == "stop")
     assert [t.token for t in scored.logprobs] == [t.token for t in gen.logprobs][:len(scored.logprobs)]
-    for g, s in zip(gen.logprobs, scored.logprobs):
-        assert g.logprob == pytest.approx(s.logprob, abs=1e-4)
-        assert g.entropy == pytest.approx(s.entropy, abs=1e-4)
-        assert g.kl_from_uniform == pytest.approx(s.kl_from_uniform, abs=1e-4)
-        assert [t for t, _ in g.top] == [t for t, _ in s.top]
+    return list(zip(gen.logprobs, scored.logprobs))
+
+
+async def test_statistics_at_generation_equal_a_score_call(backend):  # noqa: F811
+    """The statistics of a sampled token and of a scored one are one computation over the
+    logits row; what differs is the row. With flash attention, a prompt batch under 64 tokens
+    and one-token decoding give the same rows here: equal to 1e-4. Without it (the default),
+    the scoring batch's attention runs in another shape and the rows round differently (up
+    to ~0.5 on this Q4 model, as batch sharing does): close, not equal."""
+    from mistakelab.backends.local.backend import LocalBackend, release_engine
+
+    fa = LocalBackend("smollm2-135m", replace(backend.settings, flash_attn=True))
+    try:
+        for g, s in await _gen_and_score(fa):
+            assert g.logprob == pytest.approx(s.logprob, abs=1e-4)
+            assert g.entropy == pytest.approx(s.entropy, abs=1e-4)
+            assert g.kl_from_uniform == pytest.approx(s.kl_from_uniform, abs=1e-4)
+            assert [t for t, _ in g.top] == [t for t, _ in s.top]
+    finally:
+        release_engine(fa.engine)
+    for g, s in await _gen_and_score(backend):
+        assert g.logprob == pytest.approx(s.logprob, abs=0.1)
+        assert g.entropy == pytest.approx(s.entropy, abs=0.1)
+        assert g.kl_from_uniform == pytest.approx(s.kl_from_uniform, rel=0.05)
 
 
 async def test_stop_after_boxed_ends_right_after_the_first_boxed_answer(backend):  # noqa: F811

@@ -24,10 +24,10 @@ from mistakelab.backends.local.state import EngineSettings
 
 #: What the local engine can do, whatever its options.
 LOCAL_CAPABILITIES = frozenset({CONTINUE, FULL_DISTRIBUTION, MULTI_SAMPLE, SCORE, TOP_LOGPROBS})
-_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch", "n_ubatch", "kv_unified", "flash_attn",
+_OPTIONS = {"n_seq", "n_ctx_per_seq", "n_threads", "n_batch", "n_ubatch", "kv_unified", "flash_attn", "kv_type",
             "prefix_cache", "lora", "lora_scale"}
 _IGNORED = {"cache_tag"}  # the caller's (a separate cache identity), not the engine's
-_CONVERT = {"prefix_cache": bool, "kv_unified": bool, "flash_attn": bool, "lora": lambda v: str(Path(v).expanduser().resolve()), "lora_scale": float}
+_CONVERT = {"prefix_cache": bool, "kv_unified": bool, "flash_attn": bool, "kv_type": str, "lora": lambda v: str(Path(v).expanduser().resolve()), "lora_scale": float}
 
 
 def settings_from_options(options: dict[str, Any]) -> EngineSettings:
@@ -77,11 +77,12 @@ def describe_settings(s: EngineSettings) -> str:
 
     Example:
         >>> describe_settings(EngineSettings(n_seq=32, n_threads=2))
-        'n_seq 32, n_ctx_per_seq 2048, KV one stream per sequence, flash attention on, prefix cache on, 2 threads'
+        'n_seq 32, n_ctx_per_seq 2048, KV one stream per sequence, flash attention off, prefix cache on, 2 threads'
     """
     return (f"n_seq {s.n_seq}, n_ctx_per_seq {s.n_ctx_per_seq}, KV "
             f"{'unified' if s.kv_unified else 'one stream per sequence'}, flash attention "
-            f"{'on' if s.flash_attn else 'off'}, prefix cache {'on' if s.prefix_cache else 'off'}, "
+            f"{'on' if s.flash_attn else 'off'}{'' if s.kv_type == 'f16' else f', KV cells {s.kv_type}'}, "
+            f"prefix cache {'on' if s.prefix_cache else 'off'}, "
             f"{s.n_threads} threads" + (f", LoRA {s.lora}" if s.lora else ""))
 
 

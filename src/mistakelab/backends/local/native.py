@@ -160,16 +160,20 @@ def release_model(model: LlamaModel) -> None:
             model.free()
 
 
+KV_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids of the KV cells
+
+
 def create_context(
     model: LlamaModel, *, n_seq: int, n_ctx: int, n_batch: int, n_threads: int,
-    n_ubatch: int = 512, kv_unified: bool = False, flash_attn: bool = True,
+    n_ubatch: int = 512, kv_unified: bool = False, flash_attn: bool = False, kv_type: str = "f16",
 ) -> Any:
     """A context holding ``n_seq`` sequences in ``n_ctx`` KV cells.
 
     ``kv_unified``: one cache shared by all sequences (a decode step attends over every
     sequence's cells, masked) or one stream of ``n_ctx / n_seq`` cells per sequence (each
     sequence attends over its own cells only). ``flash_attn``: llama.cpp's fused attention,
-    which on the CPU skips masked cells. The engine module says which is faster, and why.
+    which on the CPU skips masked cells. ``kv_type``: ``f16`` or ``q8_0`` cells (half the
+    bytes; needs flash attention). The engine module says which is faster, and why.
     """
     params = L.llama_context_default_params()
     params.n_ctx = n_ctx
@@ -182,6 +186,10 @@ def create_context(
     params.n_threads = n_threads
     params.n_threads_batch = n_threads
     params.no_perf = True
+    if kv_type != "f16":
+        if kv_type not in KV_TYPES:
+            raise NativeError(f"kv_type {kv_type!r}: one of {sorted(KV_TYPES)}")
+        params.type_k = params.type_v = KV_TYPES[kv_type]
     ctx = L.llama_init_from_model(model.ptr, params)
     if not ctx:
         raise NativeError(f"llama.cpp could not create a context (n_ctx={n_ctx}, n_seq={n_seq})")

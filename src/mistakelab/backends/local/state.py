@@ -39,7 +39,8 @@ class EngineSettings:
     n_batch: int = 512
     n_ubatch: int = 512  # llama.cpp's physical batch: a longer prompt chunk is split
     kv_unified: bool = False  # True: one KV cache for all sequences; False: a stream each
-    flash_attn: bool = True
+    flash_attn: bool = False  # on the CPU its per-cell loop decodes long contexts slower (engine docs)
+    kv_type: str = "f16"  # "q8_0": half the KV bytes (flash attention only)
     prefix_cache: bool = True  # freed slots keep their KV (prompt + generated) for later prompts
     lora: str | None = None  # a GGUF LoRA adapter applied to every request (``mistakelab train``)
     lora_scale: float = 1.0
