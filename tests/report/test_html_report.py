@@ -19,6 +19,7 @@ from mistakelab.metrics import StrategySummary, summarize
 from mistakelab.metrics.calibration import auroc
 import mistakelab.report.html
 from mistakelab.report.html import render_report, write_report
+from mistakelab.report.html.viewer import SCHEMA
 from mistakelab.report.html.curves import majority_curve
 from mistakelab.report.html.summary import summary_tables
 from mistakelab.store import RunStore, locate_predictions
@@ -136,11 +137,12 @@ def test_first_wrong_steps_match_the_task_verifier(mixed_run: BuiltRun) -> None:
                 continue
             verdict = task.verify_steps(problems[row.problem_id], rec.completion.text)
             assert steps["checker"] == "exact" and steps["first_error"] == verdict.first_error
-            firsts = [s for s in c["segments"] if s["cls"] == "step first"]
+            segs = [dict(zip(SCHEMA["segment"], row)) for row in c["segments"]]
+            firsts = [s for s in segs if s["cls"] == "step first"]
             if verdict.first_error >= 0:
                 assert len(firsts) == 1 and firsts[0]["text"] == verdict.steps[verdict.first_error].text
                 checked += 1
-            assert "".join(s["text"] for s in c["segments"]) == rec.completion.text  # the text, whole, in order
+            assert "".join(s["text"] for s in segs) == rec.completion.text  # the text, whole, in order
     st.close()
     assert checked >= 3
     # the errors table: igsm cot has 2 wrong, both located at step 1 (the injected error)
@@ -153,7 +155,7 @@ def test_messages_repeated_in_a_unit_are_shown_once(mixed_run: BuiltRun) -> None
     refine = [d for a, d in units.values() if a["strategy"] == "self_refine(rounds=1)" and len(d["calls"]) == 3][0]
     first, critique, rewrite = refine["calls"]
     assert first["messages"][0]["content"] is None and "prompt" in first["messages"][0]["same_as"]  # shown above
-    solution = "".join(seg["text"] for seg in first["segments"])
+    solution = "".join(row[SCHEMA["segment"].index("text")] for row in first["segments"])
     assert critique["messages"][0]["content"] is None  # first time shown as a message:
     assert critique["messages"][1] == {"role": "assistant", "content": solution, "same_as": ""}
     assert [m["content"] is None for m in rewrite["messages"]] == [True, True, True, False, False]
@@ -162,23 +164,26 @@ def test_messages_repeated_in_a_unit_are_shown_once(mixed_run: BuiltRun) -> None
 
 
 def test_the_viewer_script_reads_the_records_by_the_schema_the_python_side_writes(mixed_run: BuiltRun) -> None:
-    """One schema for both sides: every record in the page has exactly its SCHEMA fields, and
-    viewer.js reads exactly those fields (by name) of each kind of record."""
-    from mistakelab.report.html.viewer import SCHEMA
-
-    for _, detail in _details(_render(mixed_run)).values():
+    """One schema for both sides: every record in the page has exactly its SCHEMA fields (a
+    segment row its columns), the page carries the schema, and viewer.js reads exactly those
+    fields (by name) of each kind of record."""
+    html = _render(mixed_run)
+    page_schema = re.search(r'<script type="application/json" id="viewer-schema">(.*?)</script>', html)
+    assert page_schema and json.loads(page_schema.group(1)) == {k: list(v) for k, v in SCHEMA.items()}
+    for _, detail in _details(html).values():
         assert tuple(detail) == SCHEMA["detail"]
         for kind, records in [("call", detail["calls"]), ("answer", detail["answers"]), ("event", detail["events"]),
                               ("message", [m for c in detail["calls"] for m in c["messages"]]),
-                              ("segment", [s for c in detail["calls"] for s in c["segments"]]),
                               ("steps", [c["steps"] for c in detail["calls"] if c["steps"]])]:
             assert all(tuple(r) == SCHEMA[kind] for r in records), kind
+        assert all(len(row) == len(SCHEMA["segment"]) for c in detail["calls"] for row in c["segments"])
     js = (Path(mistakelab.report.html.__file__).parent / "assets" / "viewer.js").read_text()
-    names = {"data": "detail", "c": "call", "a": "answer", "m": "message", "s": "segment", "steps": "steps",
-             "ev": "event"}
+    names = {"data": "detail", "c": "call", "a": "answer", "m": "message", "steps": "steps", "ev": "event",
+             "SEG": "segment"}
     for var, kind in names.items():
         read = set(re.findall(rf"\b{var}\.([a-z_]+)\b", js)) - {"length", "forEach"}
         assert read == set(SCHEMA[kind]), (kind, sorted(read ^ set(SCHEMA[kind])))
+    assert not re.search(r"\b[acms]\[\d+\]", js), "a record read by position"
 
 
 def test_calibration_from_votes_critiques_and_token_data(tmp_path: Path) -> None:

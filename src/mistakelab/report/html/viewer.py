@@ -5,21 +5,21 @@ A unit's summary line is plain HTML; its detail is compact JSON data that the pa
 turns into DOM nodes (text only, never markup) when the unit is opened, so a 10,000-unit
 run stays light to open. Only plain data comes out of here.
 
-A unit's detail is a keyed record, and so is everything in it; :data:`SCHEMA` names every
-record's fields, once, for this module and for ``assets/viewer.js``, which reads them by
-these names (a test holds the two to it):
+A unit's detail is a keyed record, and so is everything in it but the text segments, the
+bulk of the data, which are rows; :data:`SCHEMA` names every record's fields (a row's
+columns, in order), once, for this module and for ``assets/viewer.js``, which reads them by
+these names (the page carries the schema; a test holds both sides to it):
 
 * ``detail``: ``calls``, ``answers``, ``events``, ``error`` (the unit's);
 * ``call``: what was asked and answered; its ``messages`` (a message whose text was shown
-  before has ``content`` null and says where in ``same_as``), its text as ``segments``
+  before has ``content`` null and says where in ``same_as``), its text as ``segments`` rows
   (``cls`` ``""``: not in a step), and its ``steps`` verdict, or null (not a solution);
 * ``answer``: a recorded answer and its verdict; ``event``: a typed event's ``kind`` and
   ``fields`` (name -> value as text).
 
 Example:
-    >>> segs = segments("a. b.", [(0, 2, "step ok", ""), (3, 5, "step first", "wrong")], prefix_len=0)
-    >>> [(s["text"], s["cls"], s["step"]) for s in segs]
-    [('a.', 'step ok', '0'), (' ', '', ''), ('b.', 'step first', '1')]
+    >>> segments("a. b.", [(0, 2, "step ok", ""), (3, 5, "step first", "wrong")], prefix_len=0)
+    [['a.', 'step ok', '', '0'], [' ', '', '', ''], ['b.', 'step first', 'wrong', '1']]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from mistakelab.report.html.stepmarks import CheckedSolution, Job, StepChecker, 
 SOLUTION_KINDS = (AnswerKind.ATTEMPT, AnswerKind.SAMPLE, AnswerKind.FINAL)
 
 #: every record of the viewer's data, by the names its fields have in Python and in viewer.js
+#: (``segment``: the columns of a row)
 SCHEMA: dict[str, tuple[str, ...]] = {
     "detail": ("calls", "answers", "events", "error"),
     "call": ("index", "role", "kind", "purpose", "model", "params", "prompt_tokens", "completion_tokens", "finish",
@@ -88,14 +89,10 @@ class ProblemView:
     units: list[UnitView]
 
 
-def segments(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int) -> list[dict[str, str]]:
+def segments(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int) -> list[list[str]]:
     """``text`` cut into plain pieces and step pieces (``spans``: start, end, class, title,
-    sorted and disjoint), as segment records; pieces before ``prefix_len`` (text the model
-    continued) get class ``pre``."""
-    return [record("segment", *s) for s in _pieces(text, spans, prefix_len)]
-
-
-def _pieces(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int) -> list[list[str]]:
+    sorted and disjoint), as segment rows (columns: ``SCHEMA["segment"]``); pieces before
+    ``prefix_len`` (text the model continued) get class ``pre``."""
     out: list[list[str]] = []
     pos = 0
     for i, (a, b, cls, title) in enumerate(spans):
@@ -123,7 +120,7 @@ def _pieces(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int) 
     return cut
 
 
-def marked(text: str, checked: CheckedSolution, prefix_len: int = 0) -> tuple[list[dict[str, str]], dict[str, Any]]:
+def marked(text: str, checked: CheckedSolution, prefix_len: int = 0) -> tuple[list[list[str]], dict[str, Any]]:
     """Segments of ``text`` with each step's verdict, and the ``steps`` record."""
     v = checked.verdict
     marks = {m.index: m for m in v.marks}

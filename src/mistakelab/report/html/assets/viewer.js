@@ -7,6 +7,10 @@
   var root = document.getElementById("viewer");
   if (!root) return;
   var byId = function (id) { return document.getElementById(id); };
+  // the records' schema, from the page (report/html/viewer.py SCHEMA); a text segment is a
+  // row (the bulk of the data), read through its columns' positions
+  var SEG = {};
+  JSON.parse(byId("viewer-schema").textContent).segment.forEach(function (f, i) { SEG[f] = i; });
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -72,10 +76,10 @@
     if (c.error) d.appendChild(el("p", "bad", "call failed: " + c.error));
     var pre = el("pre", "txt completion");
     segs.forEach(function (s) {
-      if (!s.cls) { pre.appendChild(txt(s.text)); return; }
-      var sp = el("span", s.cls, s.text);
-      if (s.step) sp.dataset.n = s.step;
-      if (s.title) sp.title = s.title;
+      if (!s[SEG.cls]) { pre.appendChild(txt(s[SEG.text])); return; }
+      var sp = el("span", s[SEG.cls], s[SEG.text]);
+      if (s[SEG.step]) sp.dataset.n = s[SEG.step];
+      if (s[SEG.title]) sp.title = s[SEG.title];
       pre.appendChild(sp);
     });
     d.appendChild(pre);
