@@ -127,7 +127,6 @@ class Verdict(BaseModel):
     method: str
     correct: bool
     reason: str = ""
-    step_marks: list[Any] | None = None
 
 
 class Usage(BaseModel):
