@@ -23,6 +23,14 @@ def report(
 
     st, info = open_run(store, run)
     path = out or Path(f"{info.id}.html")
+    if info.config.get("kind") == "improve":  # a self-improvement loop: round tables + accuracy by round
+        from mistakelab.learn.improve import loop_table
+        from mistakelab.report.html.improve import write_loop_report
+
+        write_loop_report(loop_table(st, info.id), path)
+        st.close()
+        say("report of loop ", info.id, "; wrote ", str(path.resolve()))
+        return
     rendered = write_report(st, info.id, path, step_budget=step_budget)
     st.close()
     size = path.stat().st_size

@@ -173,6 +173,13 @@ def show(
     from mistakelab.report import print_summary
 
     st, info = open_run(store, run)
+    if info.config.get("kind") == "improve":  # a self-improvement loop: its round table
+        from mistakelab.learn.improve import loop_table
+        from mistakelab.report.improve import print_loop
+
+        say("loop ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}")
+        print_loop(loop_table(st, info.id), console)
+        return
     results = [u.result for u in st.units(info.id) if u.result]
     made, cached = st.call_counts(info.id)
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "

@@ -1,8 +1,10 @@
 """The SQLite run store."""
 
 from mistakelab.store.db import RunInfo, RunStore, StoreError, UnitRow, cache_key
+from mistakelab.store.improve import StageRecord, loop_stages, save_stage
 from mistakelab.store.locate import LocatePrediction, locate_predictions, locate_records, save_locate
 from mistakelab.store.migrations import MIGRATIONS, apply_migrations
 
-__all__ = ["MIGRATIONS", "LocatePrediction", "RunInfo", "RunStore", "StoreError", "UnitRow", "apply_migrations",
-           "cache_key", "locate_predictions", "locate_records", "save_locate"]
+__all__ = ["MIGRATIONS", "LocatePrediction", "RunInfo", "RunStore", "StageRecord", "StoreError", "UnitRow",
+           "apply_migrations", "cache_key", "locate_predictions", "locate_records", "loop_stages", "save_locate",
+           "save_stage"]
