@@ -26,8 +26,7 @@ def cache_identity(spec: ModelSpec) -> str:
     ident = f"{spec.backend}:{spec.model}"
     if spec.backend == "openai":
         ident += "@" + str(spec.options.get("base_url", "default"))
-    if spec.backend == "local":
-        ident += adapter_identity(spec.options)
+    ident += adapter_identity(spec.options)  # any backend given a LoRA file (local; scripted in tests)
     if spec.options.get("cache_tag"):
         ident += "#" + str(spec.options["cache_tag"])
     return ident

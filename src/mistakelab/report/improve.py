@@ -70,11 +70,31 @@ def rounds_table(t: LoopTable) -> Table:
     return table
 
 
+def skip_lines(t: LoopTable) -> list[str]:
+    """Per round, what each recipe skipped and why.
+
+    Example:
+        >>> from mistakelab.learn.improve import LoopTable, RoundInfo
+        >>> skip_lines(LoopTable("l", "complete", [RoundInfo(1, None, 0, 0, [{"recipe": "rft", "kept": 0,
+        ...     "skipped": {"problem with no correct solution": 3}}])], [], False))
+        ['round 1 skipped: rft: problem with no correct solution 3']
+    """
+    out = []
+    for r in t.rounds:
+        parts = [f"{d['recipe']}: " + ", ".join(f"{why} {n}" for why, n in sorted(d["skipped"].items()))
+                 for d in r.recipes if d["skipped"]]
+        if parts:
+            out.append(f"round {r.round} skipped: " + "; ".join(parts))
+    return out
+
+
 def print_loop(t: LoopTable, console: Console | None = None) -> None:
     wide = wide_console(console, 180)
     for table in round_tables(t):
         wide.print(table)
     wide.print(rounds_table(t))
+    for line in skip_lines(t):
+        wide.print(line, markup=False, highlight=False)
     wide.print(
         "acc: final answer correct, 95% Wilson interval. Δ: paired difference in percentage points on the "
         "problems both rounds finished (Newcombe interval). w→r / r→w: problems wrong at the previous round and "
