@@ -25,10 +25,11 @@ from mistakelab.learn.improve.loop import (
     loop_problems,
     run_loop,
 )
+from mistakelab.learn.improve.serving import HF_BASE, FinalAdapter, final_adapter
 from mistakelab.learn.improve.splits import SplitError, check_disjoint, frozen_splits
 from mistakelab.learn.improve.table import LoopTable, RoundCell, RoundInfo, loop_table
 
-__all__ = ["STAGES", "EvalSide", "ImproveConfig", "LoopConfigError", "LoopError", "LoopStopped", "LoopSummary",
+__all__ = ["HF_BASE", "STAGES", "EvalSide", "FinalAdapter", "ImproveConfig", "LoopConfigError", "LoopError", "LoopStopped", "LoopSummary",
            "LoopTable", "RoundCell", "RoundInfo", "Split", "SplitError", "TrainSide", "Training", "check_disjoint",
-           "frozen_splits", "load_loop_config", "loop_config", "loop_problems", "loop_table", "parse_loop_config",
+           "final_adapter", "frozen_splits", "load_loop_config", "loop_config", "loop_problems", "loop_table", "parse_loop_config",
            "run_loop"]
