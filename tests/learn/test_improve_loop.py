@@ -162,6 +162,8 @@ def test_show_and_report_print_the_round_table_and_plot(tmp_path: Path) -> None:
     out = res.output
     assert "cot on toy_add" in out and "50.0 [21.5, 78.5]" in out and "100.0 [67.6, 100.0]" in out
     assert "+50.0 [" in out and "baseline" in out and "training per round" in out
+    assert "round 1 skipped: rft: problem with no correct solution 4; correction: no correct solution to show 4" in out
+    assert "final adapter (round 2)" in out and f"--lora-modules {cfg.loop_id()}-r2=" in out
     html = tmp_path / "loop.html"
     res = CliRunner().invoke(app, ["report", cfg.loop_id(), "--store", cfg.store, "-o", str(html)])
     assert res.exit_code == 0, res.output

@@ -88,13 +88,24 @@ def skip_lines(t: LoopTable) -> list[str]:
     return out
 
 
+def serving_lines(t: LoopTable) -> list[str]:
+    """Where the final adapter is and how to serve it (embedded engine, vLLM)."""
+    a = t.adapter
+    if a is None:
+        return []
+    return [f"final adapter (round {a.round}): {a.peft} (PEFT), {a.gguf} (GGUF LoRA)",
+            f"  embedded engine: --model {a.base} with model option lora = {a.gguf}",
+            f"  vLLM: {a.vllm_command()}",
+            f"        then --backend openai --model {a.name} --base-url http://<host>:8000/v1"]
+
+
 def print_loop(t: LoopTable, console: Console | None = None) -> None:
     wide = wide_console(console, 180)
     for table in round_tables(t):
         wide.print(table)
     wide.print(rounds_table(t))
-    for line in skip_lines(t):
-        wide.print(line, markup=False, highlight=False)
+    for line in skip_lines(t) + serving_lines(t):
+        wide.print(line, markup=False, highlight=False, soft_wrap=True)  # paths stay whole
     wide.print(
         "acc: final answer correct, 95% Wilson interval. Δ: paired difference in percentage points on the "
         "problems both rounds finished (Newcombe interval). w→r / r→w: problems wrong at the previous round and "

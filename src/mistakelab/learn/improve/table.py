@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mistakelab.core.types import Result
+from mistakelab.learn.improve.serving import FinalAdapter, final_adapter
 from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
 from mistakelab.store.db import RunStore
 from mistakelab.store.improve import loop_stages
@@ -71,6 +72,7 @@ class LoopTable:
     rounds: list[RoundInfo]
     cells: list[RoundCell]
     oracle_built: bool
+    adapter: FinalAdapter | None = None  # the last trained round's
 
     def keys(self) -> list[tuple[str, str]]:
         """(eval task, strategy) in first-seen order."""
@@ -144,4 +146,5 @@ def loop_table(store: RunStore, loop_id: str) -> LoopTable:
                 r, key[0], key[1], len(done), k, wilson_interval(k, len(done)), _paired(base, done),
                 _paired(prev, done), sum(x.completion_tokens for x in done.values()) / max(len(done), 1), cut,
                 failed, any(x.used_gold for x in done.values())))
-    return LoopTable(loop_id, info.status, rounds, cells, any(r.oracle_built for r in rounds))
+    return LoopTable(loop_id, info.status, rounds, cells, any(r.oracle_built for r in rounds),
+                     final_adapter(store, loop_id))
