@@ -181,3 +181,20 @@ def test_improve_cli_refuses_a_bad_config_in_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "unknown recipe 'nope'" in res.output
     data = json.loads(json.dumps(config(tmp_path)))
     assert parse_loop_config(data).trainer == "sft"
+
+
+def test_the_example_loop_config_parses_and_its_drawn_problems_are_disjoint() -> None:
+    from mistakelab.learn.improve import check_disjoint, load_loop_config
+    from mistakelab.tasks import create_task
+
+    cfg = load_loop_config(Path(__file__).parents[2] / "examples" / "loops" / "improve.toml")
+    assert cfg.rounds == 2 and [r.name for r in cfg.recipes] == ["rft", "correction"] and cfg.trainer == "sft"
+    assert [s.label for s in cfg.eval.strategies] == ["cot", "self_consistency(k=4)"]
+
+    def draw(side):  # type: ignore[no-untyped-def]
+        return {t.label: create_task(t.name, t.options).load(t.n, t.seed) for t in side.tasks
+                if not t.name.endswith("_file")}  # the GSM8K file is the user's
+
+    train, eval_ = draw(cfg.train), draw(cfg.eval)
+    assert len(train["gsm_symbolic"]) == 150 and len(eval_["gsm_symbolic"]) == 100
+    check_disjoint(train, eval_)
