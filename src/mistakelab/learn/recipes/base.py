@@ -29,10 +29,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.registry import Registry
-from mistakelab.learn.formats import Row, Skip
+from mistakelab.learn.formats import Row, Skip, parse_options
 from mistakelab.learn.source import RunSource
 
 Trainer = Literal["sft", "dpo", "gkd"]
@@ -71,11 +71,7 @@ class Recipe:
 
     def parse(self, options: dict[str, Any]) -> BaseModel:
         """Validated parameters; errors name the recipe and the field."""
-        try:
-            return self.params.model_validate(options)
-        except ValidationError as exc:
-            bad = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"recipe {self.name!r}: bad options: {bad}") from None
+        return parse_options(self.params, options, f"recipe {self.name!r}")
 
 
 recipes: Registry[Recipe] = Registry("recipe")

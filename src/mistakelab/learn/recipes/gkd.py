@@ -20,6 +20,7 @@ from typing import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistakelab.learn.correction import own_correct
 from mistakelab.learn.formats import Row, Skip, assistant, chat
 from mistakelab.learn.recipes.base import RecipeInput, recipe
 
@@ -38,10 +39,7 @@ class GkdParams(BaseModel):
 def gkd(inp: RecipeInput, params: GkdParams) -> Iterator[Row | Skip]:
     """Each train problem's prompt with a correct solution, as messages."""
     src = inp.train
-    own: dict[tuple[str, str], str] = {}
-    for s in src.solutions():
-        if s.correct:
-            own.setdefault((s.task_label, s.problem.id), s.text)
+    own = own_correct(src)
     for (label, pid), problem in src.problems.items():
         text = own.get((label, pid))
         source = "model"

@@ -21,7 +21,7 @@ from typing import Iterator, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistakelab.learn.correction import located
+from mistakelab.learn.correction import located, own_correct
 from mistakelab.learn.formats import Row, Skip, assistant, chat
 from mistakelab.learn.recipes.base import RecipeInput, recipe
 from mistakelab.learn.retry import RetryParams
@@ -54,10 +54,7 @@ def retry(inp: RecipeInput, params: RetryRecipeParams) -> Iterator[Row | Skip]:
     if params.style == "back":
         yield from back_rows(src, RetryParams(p=params.p, seed=params.seed, only_mistakes=True))
         return
-    own: dict[tuple[str, str], str] = {}
-    for s in src.solutions():
-        if s.correct:
-            own.setdefault((s.task_label, s.problem.id), s.text)
+    own = own_correct(src)
     for item in located(src, params.per_problem, params.checker):
         if isinstance(item, Skip):
             yield item
