@@ -43,6 +43,7 @@ def backend(spec: ModelSpec) -> ScriptedBackend:
     def reply(messages: list[Message], params: GenParams) -> str:
         a, b = map(int, Q.search(messages[-1].content).groups())
         wrong = (a % 2 == 1) if level == 0 else (a % 4 == 3) if level == 1 else False
+        wrong = wrong and "Hint: the correct final answer" not in messages[-1].content  # a hint helps
         return f"{a} + {b} = {a + b + wrong}. The answer is \\boxed{{{a + b + wrong}}}."
 
     return ScriptedBackend(reply, model_id=f"toy+{level}")
@@ -198,3 +199,21 @@ def test_the_example_loop_config_parses_and_its_drawn_problems_are_disjoint() ->
     train, eval_ = draw(cfg.train), draw(cfg.eval)
     assert len(train["gsm_symbolic"]) == 150 and len(eval_["gsm_symbolic"]) == 100
     check_disjoint(train, eval_)
+
+
+def test_rationalize_re_solves_the_failed_problems_with_a_hint_and_is_labeled_oracle_built(tmp_path: Path) -> None:
+    cfg = parse_loop_config(config(tmp_path, rounds=1, recipes=["rationalize"]))
+    trainer = Trainer()
+    asyncio.run(run_loop(cfg, backend_factory=backend, train_fn=trainer))
+    st = RunStore(cfg.store)
+    stages = {(s.round, s.stage): s.result for s in loop_stages(st, cfg.loop_id())}
+    assert stages[(1, "hint")]["problems"] == 4  # the odd train problems the base model missed
+    hinted = st.units(stages[(1, "hint")]["run"])
+    assert len(hinted) == 4 and all(u.result.used_gold and u.result.correct for u in hinted)
+    t = loop_table(st, cfg.loop_id())
+    assert t.oracle_built and t.rounds[1].recipes[0]["oracle_built"] and t.rounds[1].rows == 4
+    rows = [json.loads(x) for x in Path(stages[(1, "data")]["dataset"]).read_text().splitlines()]
+    assert all("Hint" not in r["prompt"][-1]["content"] for r in rows)
+    res = CliRunner().invoke(app, ["show", cfg.loop_id(), "--store", cfg.store], env={"COLUMNS": "200"})
+    assert "[training data oracle-built]" in res.output and "rationalize 4 (oracle-built)" in res.output
+    st.close()
