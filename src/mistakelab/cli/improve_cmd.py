@@ -1,8 +1,8 @@
 """``mistakelab improve CONFIG.toml``: rounds of solve -> recipe data -> LoRA -> eval (METHODS §3.4).
 
 Example:
-    $ mistakelab improve examples/improve.toml --time-limit 3600   # stops resumably after an hour
-    $ mistakelab improve examples/improve.toml                     # the same command continues
+    $ mistakelab improve examples/loops/improve.toml --time-limit 3600   # stops resumably after an hour
+    $ mistakelab improve examples/loops/improve.toml                     # the same command continues
     $ mistakelab show improve-1a2b3c4d                              # the round table
 """
 
@@ -61,7 +61,7 @@ class LoopProgress:
 
 @app.command()
 def improve(
-    config: Path = typer.Argument(..., help="Loop TOML file (see examples/improve.toml)."),
+    config: Path = typer.Argument(..., help="Loop TOML file (see examples/loops/improve.toml)."),
     rounds: Optional[int] = typer.Option(None, min=1, help="Rounds after round 0 (the base model)."),
     recipe: Optional[list[str]] = typer.Option(None, "--recipe", "-r", help="Recipe, e.g. rft or correction:weight=0.5 "
                                                "(repeatable; replaces the file's): " "rft, correction, prefix_fix, "
