@@ -14,7 +14,7 @@ pytest.importorskip("trl")
 
 from mistakelab.models import list_models  # noqa: E402
 
-pytestmark = pytest.mark.local_model
+pytestmark = [pytest.mark.local_model, pytest.mark.slow]  # ~4 min on 2 cores: the first on-policy step is slow
 
 
 def test_gkd_trains_a_lora_student_against_a_teacher(tmp_path: Path) -> None:
