@@ -124,7 +124,7 @@ def export(
 
 @app.command("train")
 def train(
-    kind: str = typer.Argument(..., help="sft or dpo."),
+    kind: str = typer.Argument(..., help="sft, dpo or gkd (on-policy distillation from --teacher)."),
     dataset: Path = typer.Argument(..., help="An export folder (or a .jsonl / .parquet file)."),
     base: str = typer.Option(..., "--base", help="Embedded model name, .gguf path, or Hugging Face model dir."),
     out: Path = typer.Option(Path("adapter-out"), "--out", "-o", help="Output folder (checkpoints, adapter)."),
@@ -137,10 +137,13 @@ def train(
     max_length: int = typer.Option(1024, min=16, help="Token limit per example."),
     save_steps: int = typer.Option(10, min=1, help="Checkpoint every this many steps."),
     time_limit: Optional[float] = typer.Option(None, help="Stop (with a checkpoint) after this many seconds."),
+    teacher: Optional[str] = typer.Option(None, help="gkd: the teacher model (embedded name, .gguf or model folder)."),
 ) -> None:
     """Train a LoRA adapter with TRL + PEFT on the CPU; resumes from its last checkpoint."""
-    if kind not in ("sft", "dpo"):
-        fail(f"unknown training kind {kind!r}: use sft or dpo")
+    if kind not in ("sft", "dpo", "gkd"):
+        fail(f"unknown training kind {kind!r}: use sft, dpo or gkd")
+    if (kind == "gkd") != (teacher is not None):
+        fail("--teacher goes with gkd, and gkd needs it")
     try:
         from mistakelab.learn.train import TrainError, TrainSettings, train_lora
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -159,7 +162,7 @@ def train(
 
     try:
         with progress:
-            res = train_lora(dataset, base, out, settings, on_log=on_log, time_limit_s=time_limit)
+            res = train_lora(dataset, base, out, settings, on_log=on_log, time_limit_s=time_limit, teacher=teacher)
     except (TrainError, ValueError, OSError) as exc:
         fail(str(exc))
     first, last = (res.losses[0][1], res.losses[-1][1]) if res.losses else (float("nan"), float("nan"))

@@ -185,6 +185,13 @@ def show(
 
     sr = open_run(store, run)
     info = sr.info
+    if info.config.get("kind") == "improve":  # a self-improvement loop: its round table
+        from mistakelab.learn.improve import loop_table
+        from mistakelab.report.improve import print_loop
+
+        say("loop ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}")
+        print_loop(loop_table(sr.store, info.id), console)
+        return
     results = [u.result for u in sr.units() if u.result]
     made, cached = sr.call_counts()
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "

@@ -28,7 +28,7 @@ from typing import Callable
 from mistakelab.backends.base import Backend, ModelSpec
 from mistakelab.core.memory import LowPrinciple, Memory, SourceProblem
 from mistakelab.core.types import GenParams, Message
-from mistakelab.learn.correction import wrong_solutions
+from mistakelab.learn.correction import own_correct, wrong_solutions
 from mistakelab.learn.source import RunSource, Solution
 from mistakelab.runner.caller import CallStats, ModelCaller
 
@@ -81,10 +81,7 @@ async def build_memory(source: RunSource, spec: ModelSpec, *, max_principles: in
                        backend_factory: Callable[[ModelSpec], Backend] | None = None) -> tuple[Memory, BuildReport]:
     """The memory built from ``source``'s mistakes by the model ``spec`` (greedy decoding)."""
     prompts = {**PROMPTS, **(prompts or {})}
-    own = {}
-    for s in source.solutions():
-        if s.correct:
-            own.setdefault((s.task_label, s.problem.id), s.text)
+    own = own_correct(source)
     mistakes = list(wrong_solutions(source, per_problem))[: max_mistakes or None]
     if not mistakes:
         raise ValueError(f"run {source.run_id} has no wrong solutions to learn from")
