@@ -72,6 +72,9 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
     if "setup_error" in status:
         return ProgramRun(status=RunStatus.sandbox_unavailable,
                           detail=f"sandbox setup failed: {status['setup_error']}", **common)
+    if "exec_error" in status:  # reported by the launcher, never read from the program's output
+        return ProgramRun(status=RunStatus.sandbox_unavailable,
+                          detail=f"sandbox: {status['exec_error']}", **common)
     if end.stopped == "output":
         return ProgramRun(status=RunStatus.output_limit, **common,
                           detail=f"stdout + stderr passed {limits.output_bytes} bytes; stopped")
@@ -98,9 +101,6 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
         return ProgramRun(status=RunStatus.killed, signal=name, detail=detail, **common)
     if code == 0:
         return ProgramRun(status=RunStatus.ok, exit_code=0, **common)
-    if code == 127 and stderr.startswith("sandbox: cannot start the program"):
-        return ProgramRun(status=RunStatus.sandbox_unavailable, exit_code=code,
-                          detail=stderr.strip(), **common)
     exception, line = parse_exception(stderr)
     if exception == "MemoryError":
         return ProgramRun(status=RunStatus.memory, exit_code=code, exception=exception,
