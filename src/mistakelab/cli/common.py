@@ -69,6 +69,18 @@ def open_run(store: str, run: str) -> tuple[Any, Any]:
     return st, find_run(st, run)
 
 
+def open_graded_run(store: str, run: str, command: str) -> tuple[Any, Any]:
+    """:func:`open_run` for a command that needs gold answers (accuracy, wrong solutions):
+    a served run has none, so it is refused with one line saying so (``show`` prints its
+    requests and cost)."""
+    st, info = open_run(store, run)
+    if info.config.get("kind") == "served":
+        st.close()
+        fail(f"run {info.id} is served traffic: its requests have no gold answers, so {command} has no "
+             f"accuracy or wrong answers to show (see its requests and cost with: mistakelab show {info.id})")
+    return st, info
+
+
 def find_run(st: Any, run: str) -> Any:
     info = st.get_run(run)
     if info is None:

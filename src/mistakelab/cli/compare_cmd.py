@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_graded_run
 
 
 def _pts(x: float) -> str:
@@ -29,7 +29,7 @@ def compare(
     from mistakelab.experiments.compare_run import compare_run
     from mistakelab.report import wide_console
 
-    st, info = open_run(store, run)
+    st, info = open_graded_run(store, run, "compare")
     groups = compare_run(st, info.id, baseline=baseline, n_boot=boot, seed=seed)
     if not groups:
         fail(f"run {info.id} has no finished units")

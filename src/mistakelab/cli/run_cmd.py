@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run, open_store, say
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_graded_run, open_run, open_store, say
 from mistakelab.cli.errors import FAILED, CliError, format_validation, one_line
 from mistakelab.cli.options import parse_flag_spec
 from mistakelab.cli.progress import RunProgress
@@ -243,7 +243,7 @@ def errors(
     from mistakelab.report.errors import error_examples, error_profiles
     from mistakelab.tasks import create_task
 
-    st, info = open_run(store, run)
+    st, info = open_graded_run(store, run, "errors")
     specs = info.config.get("tasks", [])
     tasks_by_label = {}
     for spec in specs:
