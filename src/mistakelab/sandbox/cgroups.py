@@ -10,9 +10,11 @@ True
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import os
+import re
 import signal
 import threading
 import time
@@ -21,6 +23,10 @@ from pathlib import Path
 
 _counter = itertools.count()
 _support_lock = threading.Lock()
+_PREFIX = "mistakelab-sandbox-"
+_OURS = re.compile(r"^mistakelab-(?:sandbox|probe)-(\d+)-\d+$")  # -<pid of the process that made it>-<n>
+_live: set["RunCgroup"] = set()  # groups of this process not removed yet
+_live_lock = threading.Lock()
 # Room for the launcher and PID 1 besides the program, in memory and in tasks.
 _MEMORY_SLACK = 64 * 2**20
 _TASK_SLACK = 2
@@ -103,18 +109,92 @@ def _check_support() -> CgroupSupport:
                 os.rmdir(os.path.join(root, probe))
             except OSError:
                 pass
-    return CgroupSupport(True, version, ", ".join(roots), roots)
+    support = CgroupSupport(True, version, ", ".join(roots), roots)
+    clean_stale(support)
+    return support
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def _kill_tasks(directory: str) -> None:
+    for _ in range(50):
+        pids = _read_pids(os.path.join(directory, "cgroup.procs"))
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def clean_stale(support: CgroupSupport | None = None, wait_s: float = 2.0) -> list[str]:
+    """Kill and remove the run groups left by mistakelab processes that are gone (a server
+    or run killed with -9); the groups removed. Run once per process, at the first sandbox
+    check (and by the proxy at start)."""
+    support = support if support is not None else cgroup_support()
+    removed = []
+    for root in support.roots:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            match = _OURS.match(name)
+            if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+                continue
+            d = os.path.join(root, name)
+            _kill_tasks(d)
+            deadline = time.monotonic() + wait_s
+            while True:
+                try:
+                    os.rmdir(d)
+                    removed.append(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.001)
+    return removed
+
+
+@atexit.register
+def remove_live_groups() -> int:
+    """Kill and remove every group this process still holds (at exit: none may outlive it);
+    how many there were."""
+    with _live_lock:
+        live = list(_live)
+    for group in live:
+        group.kill()
+        group.remove()
+    return len(live)
 
 
 class RunCgroup:
     """The cgroup(s) of one run; the launcher joins them by writing to ``procs_files``."""
 
     def __init__(self, support: CgroupSupport, memory_bytes: int, tasks: int) -> None:
-        name = f"mistakelab-sandbox-{os.getpid()}-{next(_counter)}"
+        name = f"{_PREFIX}{os.getpid()}-{next(_counter)}"
         self.version = support.version
         self.dirs = [os.path.join(root, name) for root in support.roots]
+        with _live_lock:
+            _live.add(self)
         for d in self.dirs:
-            os.mkdir(d)
+            try:
+                os.mkdir(d)
+            except OSError:
+                self.remove(0)
+                raise
         memory, pids = str(memory_bytes + _MEMORY_SLACK), str(tasks + _TASK_SLACK)
         try:
             if self.version == "v1":
@@ -176,6 +256,8 @@ class RunCgroup:
                     if time.monotonic() > deadline:
                         return False
                     time.sleep(0.001)  # exiting tasks leave the group within milliseconds
+        with _live_lock:
+            _live.discard(self)
         return True
 
 

@@ -25,7 +25,7 @@ class Ending:
     """Raw facts of a finished run."""
 
     status: dict | None = None  # the launcher's JSON status line
-    stopped: str | None = None  # "wall" or "output" when the parent had to kill it
+    stopped: str | None = None  # "wall", "output" or "cancelled" when the parent had to kill it
     stdout: bytes = b""
     stderr: bytes = b""
     oom: bool = False
@@ -78,6 +78,9 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
     if end.stopped == "output":
         return ProgramRun(status=RunStatus.output_limit, **common,
                           detail=f"stdout + stderr passed {limits.output_bytes} bytes; stopped")
+    if end.stopped == "cancelled":
+        return ProgramRun(status=RunStatus.killed, **common,
+                          detail="stopped: whoever asked for the run stopped waiting for it")
     if end.stopped == "wall":
         return ProgramRun(status=RunStatus.timeout, **common,
                           detail=f"wall time limit ({limits.wall_seconds:g} s) reached")
