@@ -36,7 +36,10 @@ from mistakelab.core.types import Problem, Result, Usage
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
 from mistakelab.serve.config import NONE, ServeConfig
+from mistakelab.sandbox.aio import stop_all_runs
+from mistakelab.sandbox.cgroups import clean_stale as clean_stale_sandboxes
 from mistakelab.serve.errors import SERVER, ApiError, bad_request, call_error, timeout_error
+from mistakelab.serve.limits import check_default_strategy
 from mistakelab.serve.request import ServeRequest
 from mistakelab.serve.upstream import Upstream
 from mistakelab.store.db import RunStore
@@ -164,6 +167,8 @@ class Proxy:
                 raise ValueError(f"{exc}; name the model with --model") from None
         if not self.models:
             raise ValueError("no model to serve: name one with --model")
+        check_default_strategy(cfg.strategy, cfg.limits)
+        clean_stale_sandboxes()
         if cfg.backend_factory is None:
             check_spec(cfg.spec(self.models[0]))  # unknown backend, bad options, no such model
         self.store = RunStore(cfg.store)
@@ -173,7 +178,9 @@ class Proxy:
             await self.caller(self.models[0]).backend()  # load the model before the first request
 
     async def close(self) -> None:
-        """After the last request: close backends and the upstream, mark the run, close the store."""
+        """After the last request: kill sandboxes still running, close backends and the upstream,
+        mark the run, close the store."""
+        stop_all_runs()
         for c in self._callers.values():
             await c.aclose()
         if self.upstream is not None:
