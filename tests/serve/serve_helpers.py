@@ -119,6 +119,7 @@ class UpReply:
     headers: dict[str, str] = field(default_factory=dict)
     gate: threading.Event | None = None
     cut: bool = False  # streamed: the upstream dies after two chunks (the connection drops mid-body)
+    raw: bytes | None = None  # sent as the body as it is (e.g. not JSON), labelled JSON
 
 
 class FakeUpstream:
@@ -153,6 +154,8 @@ class FakeUpstream:
         try:
             if reply.gate is not None:
                 await asyncio.to_thread(reply.gate.wait, 20)
+            if reply.raw is not None:
+                return Response(reply.raw, reply.status, media_type="application/json", headers=reply.headers)
             data = reply.body or chat_body(boxed_echo(_messages(body), None))
             if body.get("stream") and reply.status == 200:
                 return StreamingResponse(_sse(data, reply.cut), media_type="text/event-stream", headers=reply.headers)
