@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx2
+from proxy_overhead import _free_port  # the bench folder is the script's own
 
 
 def _upstream(port: int) -> None:
@@ -66,14 +67,6 @@ def _proxy(port: int, upstream: str, store: str, concurrency: int) -> None:
     srv = server(cfg, "127.0.0.1", port, log_level="warning")
     srv.config.access_log = False
     asyncio.run(srv.serve())
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url: str) -> None:

@@ -12,33 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from sandbox_helpers import wait_for
 
 from mistakelab.sandbox import Limits, ProgramPool
 from mistakelab.sandbox import cgroups
-from mistakelab.sandbox.aio import stop_all_runs
+from mistakelab.sandbox.aio import live_sandboxes, stop_all_runs
 from mistakelab.sandbox.cgroups import CgroupSupport, cgroup_support, clean_stale
 
 SLEEPER = "import time\ntime.sleep(120)\n"
 LONG = Limits(cpu_seconds=5, wall_seconds=120)
-
-
-def _launchers() -> list[int]:
-    """Live sandbox launchers started by this process."""
-    me, out = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        state = stat.rsplit(")", 1)[1].split()[0]
-        if ppid == me and b"_launcher.py" in cmd and state != "Z":
-            out.append(int(entry.name))
-    return out
 
 
 def _our_groups() -> list[str]:
@@ -52,7 +33,7 @@ def test_a_run_is_killed_when_its_await_ends(how: str) -> None:
     async def main() -> None:
         pool = ProgramPool(max_concurrent=1)
         task = asyncio.ensure_future(pool.run(SLEEPER, LONG))
-        while not _launchers():  # the sandbox has started (a condition, polled)
+        while not live_sandboxes():  # the sandbox has started (a condition, polled)
             await asyncio.sleep(0.01)
         if how == "cancel":
             task.cancel()
@@ -64,7 +45,7 @@ def test_a_run_is_killed_when_its_await_ends(how: str) -> None:
         except (asyncio.CancelledError, TimeoutError):
             pass
         # the slot is given back only once the sandbox is gone: the next run gets it at once
-        assert _launchers() == []
+        assert live_sandboxes() == []
         assert (await pool.run("print(1)", LONG)).stdout == "1\n"
 
     asyncio.run(asyncio.wait_for(main(), 60))  # a hang guard only: a leaked run would hold 120 s

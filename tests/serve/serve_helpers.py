@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import openai
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -55,6 +56,16 @@ class ServerThread:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+@pytest.fixture
+def upstream():  # type: ignore[no-untyped-def]
+    """A :class:`FakeUpstream` served on 127.0.0.1 for the test (``.url`` its /v1 URL);
+    import it by name into a test module."""
+    up = FakeUpstream()
+    with ServerThread(up.app) as server:
+        up.url = server.url
+        yield up
 
 
 def proxy_server(tmp_path: Any, fake: Any = None, **kw: Any) -> ServerThread:

@@ -5,13 +5,13 @@ whose request ends (a timeout here) is killed before the answer goes out."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
+from mistakelab.sandbox.aio import live_sandboxes
 from mistakelab.serve import ServeConfig
 from mistakelab.serve.limits import ServeLimits
 from mistakelab.serve.service import Proxy
@@ -85,26 +85,11 @@ def test_a_default_strategy_over_the_caps_is_refused_at_start(tmp_path: Path) ->
         asyncio.run(proxy.start())
 
 
-def _launchers() -> list[int]:
-    me, out = os.getpid(), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat[1]) == me and b"_launcher.py" in cmd and stat[0] != "Z":
-            out.append(int(entry.name))
-    return out
-
-
 def test_a_sandbox_dies_with_its_request(tmp_path: Path) -> None:
     program = "```python\nimport time\ntime.sleep(100)\nprint(1)\n```"
     with proxy_server(tmp_path, scripted(lambda m, p: program), strategy="cot", timeout=1.0) as srv:
         r = _post(srv, "fake", mistakelab={"strategy": "pal", "params": {"wall_seconds": 30, "rounds": 0}})
         assert r.status_code == 504, r.text
-        assert _launchers() == []  # killed before the 504 went out, not 30 s later
+        assert live_sandboxes() == []  # killed before the 504 went out, not 30 s later
     _, rows, _ = units(tmp_path)
     assert [row.result.status for row in rows] == ["failed"]

@@ -11,17 +11,11 @@ import threading
 import httpx2
 import pytest
 
-from serve_helpers import FakeUpstream, ServerThread, UpReply, proxy_server, units
+from serve_helpers import UpReply, proxy_server, units, upstream  # noqa: F401 (fixture)
 
 USER = [{"role": "user", "content": "What is 12345?"}]
 
 
-@pytest.fixture
-def upstream():
-    up = FakeUpstream()
-    with ServerThread(up.app) as server:
-        up.url = server.url
-        yield up
 
 
 def _events(text: str) -> list[dict]:

@@ -21,8 +21,10 @@ import asyncio
 import os
 import threading
 import weakref
+from pathlib import Path
 
 from mistakelab.sandbox.limits import IsolationLevel, Limits
+from mistakelab.sandbox.process import LAUNCHER
 from mistakelab.sandbox.result import ProgramRun
 from mistakelab.sandbox.runner import run_program
 
@@ -68,6 +70,27 @@ class ProgramPool:
 
 _in_flight: set[threading.Event] = set()  # the cancel switches of the runs in flight, any pool
 _default_pool = ProgramPool()
+
+
+def live_sandboxes() -> list[int]:
+    """The pids of this process's sandbox launchers still alive (each is one run's process
+    group; zombies not counted): what a health check or a test sees of runs in flight.
+
+    >>> live_sandboxes()
+    []
+    """
+    me, out = os.getpid(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            cmd = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(ppid) == me and state != "Z" and LAUNCHER.encode() in cmd:
+            out.append(int(entry.name))
+    return out
 
 
 def stop_all_runs() -> int:

@@ -125,7 +125,11 @@ def _alive(pid: int) -> bool:
 
 
 def _kill_tasks(directory: str) -> None:
-    for _ in range(50):
+    """SIGKILL every task in the group at ``directory`` (v2: at once, with cgroup.kill)."""
+    if os.path.exists(os.path.join(directory, "cgroup.kill")):
+        _write(directory, "cgroup.kill", "1", optional=True)
+        return
+    for _ in range(50):  # a forking program may add tasks while we kill; the cap is small
         pids = _read_pids(os.path.join(directory, "cgroup.procs"))
         if not pids:
             return
@@ -134,6 +138,20 @@ def _kill_tasks(directory: str) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def _rmdir(directory: str, deadline: float) -> bool:
+    """Remove a group once its (killed) tasks are gone; False if some linger past ``deadline``."""
+    while True:
+        try:
+            os.rmdir(directory)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)  # exiting tasks leave the group within milliseconds
 
 
 def clean_stale(support: CgroupSupport | None = None, wait_s: float = 2.0) -> list[str]:
@@ -153,18 +171,8 @@ def clean_stale(support: CgroupSupport | None = None, wait_s: float = 2.0) -> li
                 continue
             d = os.path.join(root, name)
             _kill_tasks(d)
-            deadline = time.monotonic() + wait_s
-            while True:
-                try:
-                    os.rmdir(d)
-                    removed.append(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.001)
+            if _rmdir(d, time.monotonic() + wait_s):
+                removed.append(d)
     return removed
 
 
@@ -229,33 +237,13 @@ class RunCgroup:
 
     def kill(self) -> None:
         """SIGKILL every task in the group, whatever its session or process group."""
-        if self.version == "v2" and os.path.exists(os.path.join(self.dirs[0], "cgroup.kill")):
-            _write(self.dirs[0], "cgroup.kill", "1", optional=True)
-            return
-        for _ in range(50):  # a forking program may add tasks while we kill; the cap is small
-            pids = _read_pids(self.procs_files[-1])
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        _kill_tasks(self.dirs[-1])  # v1: the pids group lists every task; v2: the one group
 
     def remove(self, wait_s: float = 2.0) -> bool:
         """Remove the group once its (killed) tasks are gone; False if some still linger."""
         deadline = time.monotonic() + wait_s
-        for d in self.dirs:
-            while True:
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(0.001)  # exiting tasks leave the group within milliseconds
+        if not all(_rmdir(d, deadline) for d in self.dirs):
+            return False
         with _live_lock:
             _live.discard(self)
         return True
