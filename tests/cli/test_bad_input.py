@@ -297,6 +297,8 @@ ROWS += [
     row("errors-no-store", lambda f: ["errors", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),
     row("compare-boot=10", lambda f: ["compare", "ok", "--store", str(f["run.db"]), "--boot", "10"], 2,
         "Invalid value for '--boot'"),
+    row("compare-unknown-baseline", lambda f: ["compare", "ok", "--store", str(f["run.db"]), "--baseline", "nosuch"], 2,
+        "flag --baseline 'nosuch': no such strategy in run ok-", "its strategies: cot"),
     row("compare-unknown-run", lambda f: ["compare", "nope", "--store", str(f["run.db"])], 2, "no run 'nope'"),
     row("compare-no-store", lambda f: ["compare", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),
     row("compare-store-not-sqlite", lambda f: ["compare", "x", "--store", str(f["notdb.db"])], 2, "not an SQLite database"),

@@ -30,6 +30,13 @@ def compare(
     from mistakelab.report import wide_console
 
     st, info = open_graded_run(store, run, "compare")
+    if baseline is not None:
+        from mistakelab.strategies import StrategySpec
+
+        labels = [StrategySpec.model_validate(s).label for s in info.config.get("strategies", [])]
+        if baseline not in labels:
+            fail(f"flag --baseline {baseline!r}: no such strategy in run {info.id}; its strategies: "
+                 f"{', '.join(labels) or '(none)'}")
     groups = compare_run(st, info.id, baseline=baseline, n_boot=boot, seed=seed)
     if not groups:
         fail(f"run {info.id} has no finished units")
