@@ -486,3 +486,19 @@ def test_locate_with_an_unreachable_model_fails_and_scores_nothing(files, monkey
     got = {json.loads(line)["locator"]: json.loads(line) for line in preds.read_text().splitlines()}
     assert got["critic"]["failed"] and got["critic"]["pred"] is None
     assert got["arithmetic"]["failed"] is None and got["arithmetic"]["pred"] == 0
+
+
+def test_a_script_that_runs_out_is_one_line(tmp_path: Path) -> None:
+    """A scripted backend out of outputs (a test's bug) ends the run with one error line, and no
+    'Future exception was never retrieved' traceback from a request nobody else waited on."""
+    cfg = tmp_path / "few.toml"
+    cfg.write_text('name = "few"\nn_problems = 4\nconcurrency = 4\n[[models]]\nbackend = "scripted"\n'
+                   'model = "fake"\noptions = { outputs = ["\\\\boxed{4}"] }\n[[tasks]]\nname = "gsm8k_sample"\n'
+                   '[[strategies]]\nname = "cot"\n')
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, "-m", "mistakelab.cli", "run", str(cfg), "--store", str(tmp_path / "r.db")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "never retrieved" not in p.stderr, p.stderr
+    errors = [line for line in p.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "has no output left" in errors[0], p.stderr
