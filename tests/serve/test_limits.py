@@ -93,3 +93,25 @@ def test_a_sandbox_dies_with_its_request(tmp_path: Path) -> None:
         assert live_sandboxes() == []  # killed before the 504 went out, not 30 s later
     _, rows, _ = units(tmp_path)
     assert [row.result.status for row in rows] == ["failed"]
+
+
+def test_a_served_run_whose_server_was_killed_is_marked_interrupted(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mistakelab.serve.service import mark_abandoned_runs
+    from mistakelab.store import RunStore
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    st = RunStore(tmp_path / "served.db")
+    host = __import__("socket").gethostname()
+    st.create_run("gone", "served", {"kind": "served", "server": {"host": host, "pid": dead.pid}})
+    st.create_run("alive", "served", {"kind": "served", "server": {"host": host, "pid": 1}})
+    st.create_run("elsewhere", "served", {"kind": "served", "server": {"host": "other-host", "pid": dead.pid}})
+    assert mark_abandoned_runs(st) == ["gone"]
+    assert {r.id: r.status for r in st.list_runs()} == {"gone": "interrupted", "alive": "running",
+                                                         "elsewhere": "running"}
+    st.close()
+    with proxy_server(tmp_path, scripted(boxed_echo), strategy="cot") as srv:  # a server's start does it too
+        assert _post(srv, "fake").status_code == 200

@@ -22,7 +22,9 @@ first appeared), else the last recorded solution.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -172,8 +174,9 @@ class Proxy:
         if cfg.backend_factory is None:
             check_spec(cfg.spec(self.models[0]))  # unknown backend, bad options, no such model
         self.store = RunStore(cfg.store)
+        mark_abandoned_runs(self.store)
         self.run_id = f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        self.store.create_run(self.run_id, cfg.name, cfg.public(), git_revision())
+        self.store.create_run(self.run_id, cfg.name, {**cfg.public(), "server": _server_id()}, git_revision())
         if cfg.backend != "openai":
             await self.caller(self.models[0]).backend()  # load the model before the first request
 
@@ -269,6 +272,33 @@ class Proxy:
         """Record a request sent on unchanged (strategy ``none`` to an upstream)."""
         self._store.save_unit(self.run_id, f"{trace_id}/0", result, trace)
         self.served += 1
+
+
+def _server_id() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def mark_abandoned_runs(store: RunStore) -> list[str]:
+    """Served runs still ``running`` whose server (on this host) is gone, killed before it
+    could close them, are marked ``interrupted``; their ids."""
+    marked = []
+    for r in store.list_runs():
+        server = r.config.get("server") or {}
+        if r.config.get("kind") != "served" or r.status != "running" or server.get("host") != socket.gethostname():
+            continue
+        pid = server.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still serving (or its pid reused: left as it is)
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        store.set_status(r.id, "interrupted")
+        marked.append(r.id)
+    return marked
 
 
 def _api_error(exc: BaseException) -> ApiError:
