@@ -122,6 +122,13 @@ ROWS = [
     row("role-model-not-served", ext("self_refine", {"critic": "other-model"}), 400, INVALID),
     row("tools-under-cot", cot(tools=TOOLS), 400, INVALID),
     row("functions-under-cot", cot(functions=[{"name": "f"}]), 400, INVALID),
+    row("json-response-format-under-cot", cot(response_format={"type": "json_object"}), 400, INVALID),
+    row("json-schema-under-cot", cot(response_format={"type": "json_schema", "json_schema": {"name": "x"}}), 400,
+        INVALID),
+    row("logprobs-under-cot", cot(logprobs=True), 400, INVALID),
+    row("top-logprobs-under-self-consistency", body(model="self_consistency/up-model", top_logprobs=3), 400, INVALID),
+    row("text-response-format-under-cot", cot(response_format={"type": "text"}), 200, None),
+    row("json-response-format-under-none", body(response_format={"type": "json_object"}), 200, None),
     # -- routes ---------------------------------------------------------------------------------------
     row("get-chat", None, 405, INVALID, method="GET"),
     row("post-models", {}, 405, INVALID, path="/models"),

@@ -126,6 +126,15 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         if body.get(field):
             raise bad_request(f"{field!r} are passed on only by strategy 'none'; strategy {name!r} works on the "
                               "text of the conversation", field)
+    # what a strategy's answer cannot honour is refused, never silently dropped
+    response_format = body.get("response_format")
+    if response_format and not (isinstance(response_format, dict) and response_format.get("type") == "text"):
+        raise bad_request(f"'response_format' is passed on only by strategy 'none'; strategy {name!r} answers in "
+                          "plain text", "response_format")
+    for field in ("logprobs", "top_logprobs"):
+        if body.get(field):
+            raise bad_request(f"{field!r} is passed on only by strategy 'none'; strategy {name!r} answers with the "
+                              "text of its chosen completion", field)
     return ServeRequest(strategy=name, label=sspec.label, sdef=sdef, params=params, roles=roles,
                         messages=_messages(body, name, strict=True), gen=gen, **common)
 
