@@ -199,6 +199,7 @@ def test_abuse(served, payload: Any, status: int, kind: str | None, setup: Setup
     if upstream_passed_on(payload, status):
         return  # the upstream's own error answer, passed on unchanged under strategy none
     assert _kind(r) == kind, r.text[:500]
+    assert up.url.split("/v1")[0] not in r.text  # the upstream's address stays internal
 
 
 def upstream_passed_on(payload: Any, status: int) -> bool:

@@ -107,7 +107,7 @@ async def _chat(request: Request) -> Response:
                            headers={**header, "Cache-Control": "no-cache"})
         return JSONResponse(await answer(), headers=header)
     except ApiError as exc:
-        return _error_response(exc, header)
+        return _error_response(proxy.internal_out(exc), header)
 
 
 async def _models(request: Request) -> Response:

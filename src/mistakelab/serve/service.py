@@ -213,6 +213,22 @@ class Proxy:
         assert self.store is not None, "Proxy.start() first"
         return self.store
 
+    def internal_out(self, exc: ApiError) -> ApiError:
+        """``exc`` with the upstream's address taken out of its message (clients never see
+        where the proxy sends its calls).
+
+        Example:
+            >>> p = Proxy(ServeConfig(upstream="http://10.0.0.5:8001/v1"))
+            >>> p.internal_out(ApiError(502, "openai:http://10.0.0.5:8001/v1:m: connection failed")).message
+            'm: connection failed'
+        """
+        url = self.config.upstream
+        if url:
+            for base in {url, url.rstrip("/")}:
+                exc.message = exc.message.replace(f"openai:{base}:", "").replace(base, "the upstream")
+            exc.args = (exc.message,)
+        return exc
+
     def check_model(self, req: ServeRequest) -> None:
         """A model the proxy cannot serve is a 404 (an upstream decides about its own)."""
         if self.upstream is None and req.model not in self.models:
@@ -235,7 +251,7 @@ class Proxy:
         except TimeoutError:
             raise timeout_error(self.config.timeout) from None
         except BaseExceptionGroup as group:
-            raise _api_error(group.exceptions[0]) from None
+            raise self.internal_out(_api_error(group.exceptions[0])) from None
         finally:
             self.in_flight -= 1
         served.choices = [t.result() for t in tasks]
