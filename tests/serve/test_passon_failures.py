@@ -60,3 +60,21 @@ def test_a_timed_out_request_is_stored_failed(tmp_path, upstream) -> None:
     assert r.status_code == 504
     _, rows, _ = units(tmp_path)
     assert [row.result.status for row in rows] == ["failed"]
+
+
+def test_show_counts_requests_passed_on(tmp_path, upstream) -> None:
+    from typer.testing import CliRunner
+
+    from mistakelab.cli.app import app
+
+    with proxy_server(tmp_path, backend="openai", upstream=upstream.url, strategy="none") as srv:
+        for i in range(2):
+            assert httpx2.post(srv.url + "/chat/completions", timeout=30, json={
+                "model": "up-model", "messages": [{"role": "user", "content": f"What is {i}?"}]}).status_code == 200
+        assert httpx2.post(srv.url + "/chat/completions", timeout=30, json={
+            "model": "cot/up-model", "messages": USER}).status_code == 200
+    run, _, st = units(tmp_path)
+    st.close()
+    out = CliRunner().invoke(app, ["show", run.id, "--store", str(tmp_path / "served.db")], terminal_width=200)
+    assert out.exit_code == 0
+    assert "model calls: 3 made (2 passed on unchanged), 0 from cache" in " ".join(out.output.split())

@@ -175,9 +175,14 @@ def show(
     st, info = open_run(store, run)
     results = [u.result for u in st.units(info.id) if u.result]
     made, cached = st.call_counts(info.id)
+    served = info.config.get("kind") == "served"
+    # in front of an upstream, strategy none's requests go on unchanged, not through the call log
+    passed = sum(r.calls for r in results if r.strategy == "none" and r.status != "failed") \
+        if served and info.config.get("backend") == "openai" else 0
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
-        f"model calls: {made} made, {cached} from cache")
-    if info.config.get("kind") == "served":
+        f"model calls: {made + passed} made" + (f" ({passed} passed on unchanged)" if passed else "")
+        + f", {cached} from cache")
+    if served:
         _print_served(results, info.config)
         return
     print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
