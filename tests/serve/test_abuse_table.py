@@ -154,6 +154,7 @@ ROWS = [
     row("strategy-in-the-body", ext("self_consistency:k=2"), 200, None),
     row("optillm-approach", body(optillm_approach="cot"), 200, None),
     row("max-tokens-at-the-cap", cot(max_tokens=16384), 200, None),
+    row("max-tokens-past-the-cap-passed-on", body(max_tokens=10**6), 200, None),  # the upstream's to bound
     row("stop-a-string", cot(stop="\n\n"), 200, None),
     row("models-list", None, 200, None, method="GET", path="/models"),
 ]

@@ -82,7 +82,7 @@ async def _chat(request: Request) -> Response:
     cfg = proxy.config
     _check_key(request, cfg.api_key)
     req = parse_request(await read_body(request, cfg.limits), proxy.models, cfg.strategy, cfg.max_tokens, cfg.max_n)
-    check_request(req, cfg.limits)
+    check_request(req, cfg.limits, passed_on=req.strategy == NONE and proxy.upstream is not None)
     trace_id = new_trace_id()
     header = {TRACE_HEADER: trace_id}
     try:

@@ -105,9 +105,10 @@ def check_params(strategy: str, params: BaseModel | None, n: int, limits: ServeL
             raise _over(path, value, what, cap, cap_name)
 
 
-def check_tokens(max_tokens: int, limits: ServeLimits) -> None:
-    """400 unless a request's ``max_tokens`` is from 1 to the cap."""
-    if not 1 <= max_tokens <= limits.max_tokens:
+def check_tokens(max_tokens: int, limits: ServeLimits, capped: bool = True) -> None:
+    """400 unless a request's ``max_tokens`` is from 1 to the cap (``capped`` False: at least 1;
+    a request passed on unchanged is bounded by the upstream itself)."""
+    if not 1 <= max_tokens <= (limits.max_tokens if capped else max_tokens):
         raise bad_request(f"'max_tokens' must be from 1 to {limits.max_tokens} on this server (max_tokens), "
                           f"got {max_tokens}", "max_tokens",
                           code="over_limit" if max_tokens > limits.max_tokens else "invalid_value")
@@ -133,9 +134,10 @@ async def read_body(request: Any, limits: ServeLimits) -> bytes:
     return b"".join(chunks)
 
 
-def check_request(req: Any, limits: ServeLimits) -> None:
-    """Every cap of a parsed request (:class:`~mistakelab.serve.request.ServeRequest`)."""
-    check_tokens(req.gen.max_tokens, limits)
+def check_request(req: Any, limits: ServeLimits, passed_on: bool = False) -> None:
+    """Every cap of a parsed request (:class:`~mistakelab.serve.request.ServeRequest`);
+    ``passed_on``: it goes to the upstream unchanged (whose own limits bound its tokens)."""
+    check_tokens(req.gen.max_tokens, limits, capped=not passed_on)
     if req.params is not None:
         check_params(req.strategy, req.params, req.n, limits)
 
