@@ -24,7 +24,7 @@ LONG = Limits(cpu_seconds=5, wall_seconds=120)
 
 def _our_groups() -> list[str]:
     support = cgroup_support()
-    prefix = f"mistakelab-sandbox-{os.getpid()}-"
+    prefix = f"mistakelab-sandbox-{os.stat('/proc/self/ns/pid').st_ino}-{os.getpid()}-"
     return [os.path.join(r, n) for r in support.roots for n in os.listdir(r) if n.startswith(prefix)]
 
 
@@ -57,8 +57,10 @@ def test_stale_groups_of_dead_processes_are_removed(tmp_path: Path) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     roots = (tmp_path / "memory", tmp_path / "pids")
-    names = {f"mistakelab-sandbox-{dead.pid}-3": False, f"mistakelab-probe-{dead.pid}-0": False,
-             f"mistakelab-sandbox-{os.getpid()}-1": True, "mistakelab-sandbox-1-1": True,  # alive: kept
+    ns = os.stat("/proc/self/ns/pid").st_ino
+    names = {f"mistakelab-sandbox-{ns}-{dead.pid}-3": False, f"mistakelab-probe-{ns}-{dead.pid}-0": False,
+             f"mistakelab-sandbox-{ns}-{os.getpid()}-1": True, f"mistakelab-sandbox-{ns}-1-1": True,  # alive: kept
+             f"mistakelab-sandbox-{ns + 1}-{dead.pid}-1": True,  # another pid namespace's: not ours to judge
              "someone-else": True}
     for root in roots:
         for name in names:

@@ -23,8 +23,18 @@ from pathlib import Path
 
 _counter = itertools.count()
 _support_lock = threading.Lock()
-_PREFIX = "mistakelab-sandbox-"
-_OURS = re.compile(r"^mistakelab-(?:sandbox|probe)-(\d+)-\d+$")  # -<pid of the process that made it>-<n>
+# -<pid namespace>-<pid of the process that made it>-<n>: a group is judged stale only by a
+# process of the same pid namespace (another container's pids mean nothing here)
+_OURS = re.compile(r"^mistakelab-(?:sandbox|probe)-(\d+)-(\d+)-\d+$")
+
+
+def _tag() -> str:
+    """``<pid namespace inode>-<pid>``: who made a group."""
+    try:
+        ns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        ns = 0
+    return f"{ns}-{os.getpid()}"
 _live: set["RunCgroup"] = set()  # groups of this process not removed yet
 _live_lock = threading.Lock()
 # Room for the launcher and PID 1 besides the program, in memory and in tasks.
@@ -97,7 +107,7 @@ def _check_support() -> CgroupSupport:
         if not {"memory", "pids"} <= set(enabled):
             return CgroupSupport(False, "v2", f"{parent} does not delegate memory+pids to children")
         roots, version = (parent,), "v2"
-    probe = f"mistakelab-probe-{os.getpid()}-{next(_counter)}"
+    probe = f"mistakelab-probe-{_tag()}-{next(_counter)}"
     try:
         for root in roots:
             os.mkdir(os.path.join(root, probe))
@@ -167,7 +177,10 @@ def clean_stale(support: CgroupSupport | None = None, wait_s: float = 2.0) -> li
             continue
         for name in names:
             match = _OURS.match(name)
-            if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+            if not match or match.group(1) != _tag().split("-")[0]:
+                continue  # not ours, or made in another pid namespace
+            pid = int(match.group(2))
+            if pid == os.getpid() or _alive(pid):
                 continue
             d = os.path.join(root, name)
             _kill_tasks(d)
@@ -192,7 +205,7 @@ class RunCgroup:
     """The cgroup(s) of one run; the launcher joins them by writing to ``procs_files``."""
 
     def __init__(self, support: CgroupSupport, memory_bytes: int, tasks: int) -> None:
-        name = f"{_PREFIX}{os.getpid()}-{next(_counter)}"
+        name = f"mistakelab-sandbox-{_tag()}-{next(_counter)}"
         self.version = support.version
         self.dirs = [os.path.join(root, name) for root in support.roots]
         with _live_lock:
