@@ -115,3 +115,26 @@ def test_a_served_run_whose_server_was_killed_is_marked_interrupted(tmp_path: Pa
     st.close()
     with proxy_server(tmp_path, scripted(boxed_echo), strategy="cot") as srv:  # a server's start does it too
         assert _post(srv, "fake").status_code == 200
+
+
+def test_a_deadline_passing_as_the_last_choice_ends_is_an_answer(tmp_path: Path, monkeypatch) -> None:
+    """The race of issue 25 item 8 (a 504 for a request whose unit was stored done), made
+    certain: the request's timeout 'fires' on the way out, after every choice finished."""
+    import contextlib
+
+    from mistakelab.serve import service
+
+    real = service.asyncio.timeout
+
+    @contextlib.asynccontextmanager
+    async def late(seconds: float):  # type: ignore[no-untyped-def]
+        async with real(seconds):
+            yield
+        raise TimeoutError  # the deadline, just after the body ended
+
+    monkeypatch.setattr(service.asyncio, "timeout", late)
+    with proxy_server(tmp_path, scripted(boxed_echo), strategy="cot") as srv:
+        r = _post(srv, "fake")
+    _, rows, _ = units(tmp_path)
+    assert [row.result.status for row in rows] == ["done"]
+    assert r.status_code == 200, r.text
