@@ -88,6 +88,38 @@ class TrainResult:
     versions: dict[str, str] = field(default_factory=dict)
 
 
+def check_base(base: str) -> None:
+    """Refuse a ``--base`` that is none of the kinds :func:`load_base` takes, naming it (a
+    typo must not fall through to a download): an embedded model name, a ``.gguf`` path or
+    ``hf://`` GGUF, a Hugging Face model folder, or a hub id ``org/name``.
+
+    Example:
+        >>> check_base("qwen2.5-coder-05b")
+        Traceback (most recent call last):
+        ...
+        mistakelab.learn.train.TrainError: --base 'qwen2.5-coder-05b': not an embedded model (...), a .gguf file, a Hugging Face model folder or a hub id org/name
+    """
+    import re
+
+    from mistakelab.models import CATALOGUE
+
+    if base in CATALOGUE or base.startswith("hf://"):
+        return
+    p = Path(base)
+    if base.endswith(".gguf"):
+        if not p.is_file():
+            raise TrainError(f"--base {base!r}: no such GGUF file")
+        return
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise TrainError(f"--base {base!r}: a folder without config.json, so not a Hugging Face model folder")
+        return
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", base) and not p.exists() and not base.startswith((".", "/")):
+        return  # a hub id: transformers resolves it (its own cache first)
+    raise TrainError(f"--base {base!r}: not an embedded model ({', '.join(CATALOGUE)}), a .gguf file, a Hugging "
+                     "Face model folder or a hub id org/name")
+
+
 def base_gguf(base: str) -> Path | None:
     """The GGUF file of ``base`` when it is one (an embedded model name or a ``.gguf`` path)."""
     from mistakelab.models import CATALOGUE, resolve_model
@@ -122,13 +154,47 @@ def load_rows(path: str | Path) -> Any:
     """An exported dataset: a ``mistakelab export`` folder, a ``.jsonl`` or a ``.parquet`` file."""
     import tempfile
 
-    p = Path(path)
-    if not p.exists():
-        raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
+    p = check_dataset(path)
     # Built in a cache of its own, in memory: datasets' shared cache keeps the split sizes of an
     # older export of the same folder and then refuses the new one (NonMatchingSplitsSizesError).
     with tempfile.TemporaryDirectory(prefix="mistakelab-ds-") as cache:
         return _load(p, {"split": "train", "cache_dir": cache, "keep_in_memory": True})
+
+
+def check_dataset(path: str | Path) -> Path:
+    """The dataset's path, once it exists and its JSONL (if it is one) is readable rows; a
+    :class:`TrainError` naming the file otherwise (cheap: before anything heavy loads)."""
+    p = Path(path)
+    if not p.exists():
+        raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
+    jsonl = p / "train.jsonl" if p.is_dir() and not (p / "data" / "train.parquet").is_file() else p
+    if jsonl.suffix in (".jsonl", ".json") and jsonl.is_file():
+        check_jsonl(jsonl)
+    return p
+
+
+def check_jsonl(path: Path) -> None:
+    """A JSONL dataset file that is empty, not UTF-8, or has a line that is no JSON object is
+    a :class:`TrainError` naming the file and line (before datasets reads it)."""
+    import json as _json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TrainError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    rows = 0
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = _json.loads(line)
+        except ValueError as exc:
+            raise TrainError(f"{path}, line {i}: invalid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise TrainError(f"{path}, line {i}: a row must be a JSON object")
+        rows += 1
+    if rows == 0:
+        raise TrainError(f"{path}: empty file (no rows)")
 
 
 def _load(p: Path, fresh: dict[str, Any]) -> Any:
@@ -226,6 +292,7 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
 
     torch.set_num_threads(settings.threads)
     out = Path(out)
+    check_base(base)
     rows = load_rows(dataset)
     _needs(settings.kind, rows.column_names)
     if len(rows) == 0:

@@ -172,7 +172,11 @@ class ModelCaller:
             except BaseException as exc:
                 for f in mine.values():
                     if not f.done():
-                        f.set_exception(exc) if isinstance(exc, ScriptExhausted) else f.cancel()
+                        if isinstance(exc, ScriptExhausted):
+                            f.set_exception(exc)
+                            f.exception()  # marked retrieved: waiters still get it, nobody logs it unseen
+                        else:
+                            f.cancel()
                 raise
             finally:
                 for i in missing:
