@@ -188,9 +188,13 @@ class CallContext:
         """Record the answer in ``output`` (a completion or text); return only the extracted answer."""
         text = output.text if isinstance(output, Completion) else output
         if call is None and isinstance(output, Completion):
-            call = next((c.index for c in reversed(self.trace.calls) if c.completion is output), None)
+            call = self.call_of(output)
         ex = self.extract(text)
         return self._add_answer(AnswerKind(kind), label, call, ex.text, ex.method)
+
+    def call_of(self, completion: Completion) -> int | None:
+        """The index of the recorded call that returned ``completion`` (None if none did)."""
+        return next((c.index for c in reversed(self.trace.calls) if c.completion is completion), None)
 
     def record_extracted(self, answer: str | None, kind: AnswerKind | str = AnswerKind.ATTEMPT, label: str = "",
                          call: int | None = None, method: str = "given") -> str | None:

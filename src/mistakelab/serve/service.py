@@ -14,7 +14,7 @@ identical ones share the cache, as in runs. Choice ``i`` of ``n`` solves problem
 ``<conversation hash>-<i>``, so choices differ.
 
 The message of each choice is the full text of the completion that held the strategy's
-final answer: the call the final answer was recorded from, else (a vote or a chosen answer)
+final answer (a continuation with the assistant text it continued): the call the final answer was recorded from, else (a vote or a chosen answer)
 the latest attempt with that answer, else the first sample with it (a vote's winner as it
 first appeared), else the last recorded solution.
 """
@@ -111,8 +111,8 @@ def final_text(trace: Trace) -> tuple[str, str]:
     final = trace.final_answer()
 
     def of(call: int) -> tuple[str, str]:
-        c = trace.calls[call].completion
-        return c.text, c.finish_reason
+        rec = trace.calls[call]  # a continued turn is its prefix and the continuation
+        return (rec.prefix or "") + rec.completion.text, rec.completion.finish_reason
 
     if final is None:
         return (of(len(trace.calls) - 1) if trace.calls else ("", "stop"))
