@@ -1,4 +1,4 @@
-"""Real-model smoke tests (smollm2-135m) of the issue-22 strategies: each runs end to end on the
+"""Real-model smoke tests (smollm2-135m) of the issue-22 strategies (the mentor is the solver itself here): each runs end to end on the
 local engine, and what it recorded is consistent with what it did. Run under
 ``flock /tmp/mistakelab-model.lock``."""
 
@@ -21,7 +21,7 @@ SHORT = GenParams(max_tokens=48)
 @pytest.mark.parametrize("spec", [
     "re2", "plan_solve", "adaptive_consistency:max_k=4", "adaptive_consistency:rule=esc,window=2,max_k=4",
     "deepconf:mode=offline,n=3,window=8", "deepconf:n=4,warmup=2,window=8,chunk=16,batch=2",
-    "cot_decoding:k=3",
+    "cot_decoding:k=3", "moa:k=2", "mentor:mentor_tokens=8",
 ])
 def test_strategy_on_the_local_model(backend, spec) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     task = create_task("gsm8k_sample")
