@@ -105,3 +105,26 @@ def test_mentor_segment_that_ends_the_turn_ends_it_and_the_budget_bounds_it() ->
 def test_mentor_needs_continuation_from_both_roles() -> None:
     with pytest.raises(CapabilityError, match="mentor"):
         run("mentor", ScriptedBackend([]), roles={"mentor": ScriptedBackend([], capabilities=frozenset())})
+
+
+# -- pipeline (optillm's a&b) ----------------------------------------------------------------------
+def test_pipeline_hands_each_answer_to_the_next_stage_as_a_draft() -> None:
+    fake = ScriptedBackend(["first \\boxed{6}", "second \\boxed{7}", "third \\boxed{5}"])
+    trace, r = run({"name": "pipeline", "stages": ["cot", "re2", {"name": "cot", "temperature": 0.2}]}, fake)
+    assert "first \\boxed{6}" in fake.calls[1].messages[-1].content and "Read the question again" in fake.calls[1].messages[-1].content
+    last = fake.calls[2].messages[-1].content
+    assert "second \\boxed{7}" in last and "first" not in last and fake.calls[2].params.temperature == 0.2
+    assert r.final_answer == "5" and [a.extracted for a in trace.answers_of(AnswerKind.FINAL)] == ["6", "7", "5"]
+
+
+def test_pipeline_oracle_needs_and_bad_stages() -> None:
+    from mistakelab.strategies import StrategySpec
+
+    sdef, p = StrategySpec.model_validate({"name": "pipeline", "stages": ["cot", "try_again"]}).resolve()
+    assert sdef.is_oracle(p)
+    sdef, p = StrategySpec.model_validate({"name": "pipeline", "stages": ["re2", "cot_decoding"]}).resolve()
+    assert not sdef.is_oracle(p) and sdef.capabilities_needed(p) == {"solver": frozenset({"top_logprobs", "continue"})}
+    with pytest.raises(ValueError, match="nosuch"):
+        StrategySpec.model_validate({"name": "pipeline", "stages": ["cot", "nosuch"]}).resolve()
+    with pytest.raises(ValueError, match="k"):
+        StrategySpec.model_validate({"name": "pipeline", "stages": [{"name": "moa", "k": 0}]}).resolve()

@@ -110,6 +110,16 @@ class CallContext:
         gateways = {SOLVER: DirectGateway(backend), **{r: DirectGateway(b) for r, b in (roles or {}).items()}}
         return cls(problem, task, gateways, trace, **kw)
 
+    def derived(self, *, messages: Sequence[Message] | None = None, prompts: Mapping[str, str] | None = None,
+                strategy_name: str | None = None) -> "CallContext":
+        """A context for a strategy run inside this one (a pipeline's stage): the same problem,
+        models, trace, seed and generation parameters; its own messages, prompts and seed counters."""
+        gateways = {role: h.gateway for role, h in self._handles.items()}
+        return type(self)(self._problem, self.task, gateways, self.trace, params=self.params,
+                          prompts=self.prompts if prompts is None else prompts, seed=self.seed,
+                          strategy_name=strategy_name or self.strategy_name, gold=self._gold,
+                          messages=self._messages if messages is None else messages)
+
     # -- the problem and prompts ---------------------------------------------------------
     @property
     def problem(self) -> PublicProblem:

@@ -30,8 +30,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mistakelab.backends.base import Backend, check_spec, create_backend
-from mistakelab.context import SOLVER, CallFailed, build_result, failed_result, usage_by_role
-from mistakelab.core.trace import AnswerKind, Trace
+from mistakelab.context import SOLVER, CallFailed, build_result, failed_result, final_text, usage_by_role
+from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem, Result, Usage
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
@@ -94,42 +94,6 @@ class Served:
                 t.prompt_tokens += u.prompt_tokens
                 t.completion_tokens += u.completion_tokens
         return total
-
-
-def final_text(trace: Trace) -> tuple[str, str]:
-    """(text, finish reason) of the completion holding the final answer (module docstring).
-
-    Example:
-        >>> from mistakelab.core import AnswerRecord, CallRecord, Completion, GenParams
-        >>> calls = [CallRecord(index=i, purpose="sample", model="m", messages=[], params=GenParams(),
-        ...                     completion=Completion(text=t)) for i, t in enumerate(["so 3", "so 4", "hence 4"])]
-        >>> answers = [AnswerRecord(kind="sample", call=i, extracted=a) for i, a in enumerate("344")]
-        >>> final_text(Trace(strategy="sc", problem_id="p", model="m", calls=calls,
-        ...                  answers=[*answers, AnswerRecord(kind="final", extracted="4")]))
-        ('so 4', 'stop')
-    """
-    final = trace.final_answer()
-
-    def of(call: int) -> tuple[str, str]:
-        rec = trace.calls[call]  # a continued turn is its prefix and the continuation
-        return (rec.prefix or "") + rec.completion.text, rec.completion.finish_reason
-
-    if final is None:
-        return (of(len(trace.calls) - 1) if trace.calls else ("", "stop"))
-    if final.call is not None:
-        return of(final.call)
-    key = TASK.answer_key
-
-    def same(a: str | None) -> bool:
-        return a == final.extracted if a is None or final.extracted is None else key(a) == key(final.extracted)
-
-    with_call = [a for a in trace.answers if a.call is not None and a.kind != AnswerKind.FINAL]
-    attempts = [a for a in with_call if a.kind == AnswerKind.ATTEMPT and same(a.extracted)]
-    samples = [a for a in with_call if a.kind == AnswerKind.SAMPLE and same(a.extracted)]
-    chosen = attempts[-1] if attempts else samples[0] if samples else with_call[-1] if with_call else None
-    if chosen is not None:
-        return of(chosen.call)  # type: ignore[arg-type]
-    return of(len(trace.calls) - 1) if trace.calls else ("", "stop")
 
 
 class Proxy:
@@ -235,11 +199,14 @@ class Proxy:
     async def _choice(self, req: ServeRequest, trace_id: str, i: int) -> Choice:
         sdef = req.sdef or SEND
         params = req.params if req.params is not None else _NoParams()
+        label = req.label
+        if req.alternatives:  # optillm's a|b: choice i is strategy i
+            sdef, params, label = req.alternatives[i]
         unit = f"{trace_id}/{i}"
         problem = Problem(id=f"{req.content_id()}-{i}", question=req.question, answer="")
         roles = {SOLVER: req.model, **req.roles}
         gateways = {role: UnitGateway(self.caller(m), unit) for role, m in roles.items()}
-        trace = Trace(strategy=req.label, problem_id=problem.id, model=req.model)
+        trace = Trace(strategy=label, problem_id=problem.id, model=req.model)
         seed = req.seed if req.seed is not None else int(trace_id[:8], 16) % SEED_MODULUS
         ctx = StrategyContext(problem, TASK, gateways, trace, params=req.gen, prompts=dict(sdef.prompts),
                               seed=seed, strategy_name=sdef.name, gold=False, messages=req.messages)
@@ -255,7 +222,7 @@ class Proxy:
             raise
         result = build_result(trace, TASK.name, time.perf_counter() - start, gold=False)
         self._store.save_unit(self.run_id, unit, result, trace)
-        text, finish = final_text(trace)
+        text, finish = final_text(trace, TASK.answer_key)
         return Choice(text, finish, result, trace)
 
     def save_passed_on(self, trace_id: str, trace: Trace, result: Result) -> None:
