@@ -245,7 +245,12 @@ def new_trace_id() -> str:
 
 
 def usage_json(usage: dict[str, Usage]) -> dict[str, Any]:
-    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs)."""
+    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs).
+
+    Example:
+        >>> usage_json({"solver": Usage(prompt_tokens=5, completion_tokens=3), "critic": Usage(prompt_tokens=2)})
+        {'prompt_tokens': 7, 'completion_tokens': 3, 'total_tokens': 10}
+    """
     prompt = sum(u.prompt_tokens for u in usage.values())
     completion = sum(u.completion_tokens for u in usage.values())
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
