@@ -10,7 +10,7 @@ import pytest
 from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CapabilityError
 from mistakelab.core import Completion, GenParams, Problem
-from mistakelab.core.events import NoteEvent
+from mistakelab.core.events import NoteEvent, StopEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.strategies import solve
 
@@ -128,3 +128,52 @@ def test_pipeline_oracle_needs_and_bad_stages() -> None:
         StrategySpec.model_validate({"name": "pipeline", "stages": ["cot", "nosuch"]}).resolve()
     with pytest.raises(ValueError, match="k"):
         StrategySpec.model_validate({"name": "pipeline", "stages": [{"name": "moa", "k": 0}]}).resolve()
+
+
+# -- peers (LeaP) ------------------------------------------------------------------------------------
+class Paths:
+    """Path i writes "Pi thinks" (cut at the exchange), summarizes as "S-Pi", then answers."""
+
+    def __init__(self, answers: list[str], early: frozenset[int] = frozenset()) -> None:
+        self.answers, self.early, self.seeds = answers, early, []  # type: ignore[var-annotated]
+
+    def __call__(self, messages, params):  # type: ignore[no-untyped-def]
+        turn = messages[-1].content if messages[-1].role == "assistant" else None
+        if turn is None:
+            self.seeds.append(params.seed)
+            i = len(self.seeds) - 1
+            if i in self.early:
+                return Completion(text=f"P{i} says \\boxed{{{self.answers[i]}}}", completion_tokens=3)
+            return Completion(text=f"P{i} thinks", completion_tokens=2, finish_reason="length")
+        i = int(turn.split()[0][1:])
+        if turn.endswith("so far:"):
+            return Completion(text=f" S-P{i}", completion_tokens=1, finish_reason="length")
+        return Completion(text=f" \\boxed{{{self.answers[i]}}}", completion_tokens=1)
+
+
+def test_peers_exchange_summaries_and_vote() -> None:
+    fake = ScriptedBackend(Paths(["5", "6", "5"]))
+    trace, r = run("peers:k=3,every=2,summary_tokens=7", fake)
+    finals = {c.messages[-1].content.split()[0]: c.messages[-1].content for c in fake.calls
+              if c.messages[-1].role == "assistant" and "other solvers" in c.messages[-1].content}
+    assert set(finals) == {"P0", "P1", "P2"}
+    assert "- S-P1\n- S-P2" in finals["P0"] and "S-P0" not in finals["P0"].split("other solvers")[1]
+    assert all(c.params.max_tokens == 7 for c in fake.calls if c.messages[-1].content.endswith("so far:"))
+    assert r.final_answer == "5" and r.correct and trace.events_of(VoteEvent)[0].tally == {"5": 2.0, "6": 1.0}
+    assert [a.extracted for a in trace.answers_of(AnswerKind.SAMPLE)] == ["5", "6", "5"]
+    assert trace.events_of(StopEvent) == [StopEvent(reason="paths ended", rounds=1)]
+
+
+def test_peers_a_path_that_ended_does_not_summarize_and_rounds_zero_is_plain_sampling() -> None:
+    fake = ScriptedBackend(Paths(["6", "5"], early=frozenset({0})))
+    trace, r = run("peers:k=2,every=2", fake)
+    assert sum(c.purpose.startswith("summary") for c in trace.calls) == 1  # only path 1 summarizes
+    peers_turn = next(c.messages[-1].content for c in fake.calls if "other solvers" in c.messages[-1].content)
+    assert "(no summaries yet)" in peers_turn and r.final_answer == "6"  # tie: the first seen
+    trace, r = run("peers:k=2,rounds=0", ScriptedBackend(Paths(["5", "5"])))
+    assert [c.purpose for c in trace.calls] == ["path-0", "path-1"] and all(c.params.max_tokens == 512 for c in trace.calls)
+
+
+def test_peers_needs_continuation() -> None:
+    with pytest.raises(CapabilityError):
+        run("peers", ScriptedBackend([], capabilities=frozenset()))
