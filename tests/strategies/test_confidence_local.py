@@ -22,7 +22,7 @@ SHORT = GenParams(max_tokens=48)
     "re2", "plan_solve", "adaptive_consistency:max_k=4", "adaptive_consistency:rule=esc,window=2,max_k=4",
     "deepconf:mode=offline,n=3,window=8", "deepconf:n=4,warmup=2,window=8,chunk=16,batch=2",
     "cot_decoding:k=3", "moa:k=2", "mentor:mentor_tokens=8",
-    "peers:k=2,every=16,summary_tokens=8,rounds=1",
+    "peers:k=2,every=16,summary_tokens=8,rounds=1", "mcts:simulations=3,step_tokens=16",
 ])
 def test_strategy_on_the_local_model(backend, spec) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     task = create_task("gsm8k_sample")

@@ -40,6 +40,7 @@ APPROACHES: dict[str, str] = {
     "majority_voting": "self_consistency:k=6",
     "bon": "best_of_n",
     "moa": "moa",
+    "mcts": "mcts",
     "cot_decoding": "cot_decoding",
     "deepconf": "deepconf",
     "thinkdeeper": "wait",
@@ -48,8 +49,8 @@ APPROACHES: dict[str, str] = {
 
 #: optillm slug -> why mistakelab does not offer it
 NOT_OFFERED: dict[str, str] = {
-    "mcts": "no step-level tree search strategy yet (step_beam and dvts search over steps)",
-    "rstar": "no tree search with mutual verification yet",
+    "rstar": "rStar's mutual verification by a second model and its extra actions are not implemented "
+             "(mcts is its step-level search without them)",
     "cot_reflection": "a single prompt format (<thinking>/<reflection>/<output>) with no measured method behind "
                       "it; self_refine and wait are the reflection strategies",
     "plansearch": "a search over plans for code generation; mistakelab's tasks are math and logic "

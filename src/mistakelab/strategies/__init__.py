@@ -25,6 +25,7 @@ from mistakelab.strategies import moa as _moa  # noqa: F401
 from mistakelab.strategies import mentor as _mentor  # noqa: F401
 from mistakelab.strategies import pipeline as _pipeline  # noqa: F401
 from mistakelab.strategies import peers as _peers  # noqa: F401
+from mistakelab.strategies import mcts as _mcts  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
 from mistakelab.strategies.self_consistency import majority, tally
