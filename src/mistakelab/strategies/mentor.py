@@ -40,7 +40,7 @@ from mistakelab.strategies.revision import overrides
 
 class MentorParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cues: list[str] = Field(default_factory=lambda: ["\n\nWait", "\n\nAlternatively", "\n\nHmm"], min_length=1)
+    cues: tuple[str, ...] = Field(default=("\n\nWait", "\n\nAlternatively", "\n\nHmm"), min_length=1)
     mentor_tokens: int = Field(default=64, ge=1)  # tokens per mentor segment
     handoffs: int = Field(default=4, ge=0)  # mentor segments at most
     temperature: float | None = None
