@@ -27,6 +27,7 @@ def parse(raw: bytes):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("model,strategy,params", [
     ("moa-qwen2.5-coder-0.5b", "moa", {}),
     ("mcts-qwen2.5-coder-0.5b", "mcts", {}),
+    ("rstar-qwen2.5-coder-0.5b", "mcts", {"verify": "mutual"}),
     ("re2-qwen2.5-coder-0.5b", "re2", {}),
     ("bon-qwen2.5-coder-0.5b", "best_of_n", {}),
     ("bon-n6/qwen2.5-coder-0.5b", "best_of_n", {"n": 6}),
@@ -72,7 +73,7 @@ def test_prompt_tag_chooses_and_is_removed() -> None:
 
 
 @pytest.mark.parametrize("raw,needle", [
-    (body("rstar-qwen2.5-coder-0.5b"), "not offered here: rStar's mutual verification"),
+    (body("plansearch-qwen2.5-coder-0.5b"), "not offered here: a search over plans"),
     (body(optillm_approach="re2&moa|bon"), "mixes '&' and '|'"),
     (body(optillm_approach="re2|moa", n=2), "'n' must be 1"),
     (body(content="<optillm_approach>readurls</optillm_approach> hi"), "no outside requests"),

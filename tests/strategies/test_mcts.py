@@ -76,3 +76,24 @@ def test_mcts_oracle_flag_and_needs() -> None:
     assert not sdef.is_oracle(p) and "continue" in sdef.capabilities_needed(p)["solver"]
     with pytest.raises(CapabilityError):
         asyncio.run(solve("mcts", ScriptedBackend([], capabilities=frozenset()), PROBLEM, ToyAdd()))
+
+
+def test_mcts_mutual_verification_keeps_the_rollouts_the_discriminator_confirms() -> None:
+    tree = Tree(["Add", "Guess"], {"Add": "2 + 3 = 5.\n\nThen check.\n\nSo \\boxed{5}",
+                                   "Guess": "Maybe 6.\n\nSo \\boxed{6}"})
+    small = ScriptedBackend(Tree(["Add", "Guess", "Guess"], tree.rollouts))
+
+    def discriminator(messages, params):  # type: ignore[no-untyped-def]
+        assert params.temperature == 0.0
+        return "\n\nSo \\boxed{5}"  # agrees with the 'Add' rollouts only
+
+    judge = ScriptedBackend(discriminator, model_id="judge")
+    trace, r = asyncio.run(solve("mcts:simulations=3,expand=3,verify=mutual", small, PROBLEM, ToyAdd(),
+                                 roles={"discriminator": judge}))
+    (note,) = [e for e in trace.events_of(NoteEvent) if e.label == "mutual"]
+    assert note.data["confirmed"] == [True, False, False] and r.final_answer == "5"  # 1 against 2 unconfirmed
+    assert [a.extracted for a in trace.answers_of(AnswerKind.SAMPLE)] == ["5"]
+    prefixes = [c.messages[-1].content for c in judge.calls]
+    assert prefixes[0] == "Add\n\n2 + 3 = 5.\n\n" and prefixes[1] == "Guess\n\n"  # each tail masked
+    sdef, p = StrategySpec.model_validate({"name": "mcts", "verify": "mutual"}).resolve()
+    assert sdef.capabilities_needed(p)["discriminator"] == {"continue"}

@@ -41,6 +41,7 @@ APPROACHES: dict[str, str] = {
     "bon": "best_of_n",
     "moa": "moa",
     "mcts": "mcts",
+    "rstar": "mcts:verify=mutual",
     "cot_decoding": "cot_decoding",
     "deepconf": "deepconf",
     "thinkdeeper": "wait",
@@ -49,8 +50,6 @@ APPROACHES: dict[str, str] = {
 
 #: optillm slug -> why mistakelab does not offer it
 NOT_OFFERED: dict[str, str] = {
-    "rstar": "rStar's mutual verification by a second model and its extra actions are not implemented "
-             "(mcts is its step-level search without them)",
     "cot_reflection": "a single prompt format (<thinking>/<reflection>/<output>) with no measured method behind "
                       "it; self_refine and wait are the reflection strategies",
     "plansearch": "a search over plans for code generation; mistakelab's tasks are math and logic "

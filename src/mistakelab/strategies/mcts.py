@@ -8,13 +8,19 @@ root by UCT (``value/visits + c * sqrt(ln parent_visits / visits)``) while a nod
 ``max_depth``); **roll out** the new node to a finished solution in one call; **back up** the
 reward along the path. ``reward="agreement"`` (default): the share of all rollouts so far whose
 answer equals this one's; ``reward="score"``: the rollout's step-scorer aggregate (``scorer``,
-``agg``). Every rollout is a sample; the final answer is the majority over rollouts
-(agreement) or the best-scored rollout (score). rStar's richer actions and its mutual
-verification by a second model are not implemented. The solver needs ``continue``.
+``agg``). The final answer is the majority over rollouts (agreement) or the best-scored
+rollout (score); the rollouts it is chosen from are the samples.
+
+``verify="mutual"`` (rStar's mutual consistency): each rollout with an answer is cut after the
+first ``1 - mask`` of its steps, and the ``discriminator`` role (greedy) completes it from
+there; a rollout whose completion reaches the same answer is confirmed, and only confirmed
+rollouts are chosen from (all of them when none is). rStar's richer actions (sub-questions,
+rephrasing) are not implemented. The solver (and the discriminator) need ``continue``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -41,6 +47,8 @@ class MctsParams(BaseModel):
     reward: Literal["agreement", "score"] = "agreement"
     scorer: ScorerSpec = "arithmetic_step"  # scores each new step (no model call by default)
     agg: Aggregation = "min"
+    verify: Literal["none", "mutual"] = "none"
+    mask: float = Field(default=0.5, gt=0, le=1)  # share of a rollout's steps the discriminator rewrites
 
     @field_validator("scorer")
     @classmethod
@@ -67,7 +75,12 @@ class Node:
         return self.value / self.visits + c * math.sqrt(math.log(self.parent.visits) / self.visits)
 
 
-@strategy("mcts", MctsParams, roles=("critic",), needs=lambda p: search_needs(p.search()),
+def _needs(p: MctsParams) -> dict[str, frozenset[str]]:
+    extra = {"discriminator": frozenset({"continue"})} if p.verify == "mutual" else {}
+    return {**search_needs(p.search()), **extra}
+
+
+@strategy("mcts", MctsParams, roles=("critic", "discriminator"), needs=_needs,
           oracle=lambda p: StepSearch.oracle(p.search()), chain=lambda p: 2 * p.simulations,
           method="step-level MCTS (rStar 2024, without mutual verification), METHODS §2.18")
 async def mcts(ctx: StrategyContext, params: MctsParams) -> None:
@@ -95,7 +108,27 @@ async def mcts(ctx: StrategyContext, params: MctsParams) -> None:
     ctx.emit(NoteEvent(label="mcts", message=f"{len(root.children)} first steps tried",
                        data={"visits": [n.visits for n in root.children],
                              "values": [round(n.value / n.visits, 4) for n in root.children]}))
+    if params.verify == "mutual":
+        confirmed = await asyncio.gather(*(_confirm(ctx, params, i, leaf, a)
+                                           for i, (leaf, a) in enumerate(zip(rollouts, answers))))
+        ctx.note(f"{sum(confirmed)} of {len(rollouts)} rollouts confirmed", label="mutual", confirmed=confirmed)
+        rollouts = [leaf for leaf, ok in zip(rollouts, confirmed) if ok] or rollouts
     search.choose(rollouts)
+
+
+async def _confirm(ctx: StrategyContext, params: MctsParams, i: int, leaf: Partial, answer: str | None) -> bool:
+    """rStar's mutual consistency: the discriminator completes the rollout's masked tail."""
+    if answer is None:
+        return False
+    steps = ctx.steps(leaf.text)
+    keep = min(int(len(steps) * (1 - params.mask)), len(steps) - 1)
+    prefix = leaf.text[: steps[keep].start] if steps and keep > 0 else ""
+    judge = ctx.model("discriminator")
+    if prefix:
+        c = await judge.continue_(ctx.question(), prefix, purpose=f"verify-{i}", temperature=0.0)
+    else:
+        c = await judge.generate(ctx.question(), purpose=f"verify-{i}", temperature=0.0)
+    return ctx.same_answer(ctx.extract(prefix + c.text).text, answer)
 
 
 def _agreement(ctx: StrategyContext, answers: list[str | None], answer: str | None = None) -> float:
