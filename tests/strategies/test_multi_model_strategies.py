@@ -9,7 +9,7 @@ import pytest
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CapabilityError
-from mistakelab.core import Completion, GenParams, Problem
+from mistakelab.core import Completion, GenParams, Problem, TokenLogprob
 from mistakelab.core.events import NoteEvent, StopEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.strategies import solve
@@ -177,3 +177,17 @@ def test_peers_a_path_that_ended_does_not_summarize_and_rounds_zero_is_plain_sam
 def test_peers_needs_continuation() -> None:
     with pytest.raises(CapabilityError):
         run("peers", ScriptedBackend([], capabilities=frozenset()))
+
+
+def test_mentor_takes_over_after_a_low_confidence_step() -> None:
+    words = [("2 + 3 = 5.", -0.1), ("\n\n", -0.1), ("So maybe 6", -3.0), ("\n\n", -0.1), ("\\boxed{6}", -0.2)]
+    segment_ = Completion(text="".join(w for w, _ in words), completion_tokens=5,
+                          logprobs=[TokenLogprob(token=w, logprob=v) for w, v in words])
+    small = ScriptedBackend([segment_, " \\boxed{5}"])
+    big = ScriptedBackend([segment("\n\nNo: 2 + 3 = 5.")], model_id="big")
+    trace, r = run("mentor:low_logprob=-1.0", small, roles={"mentor": big})
+    assert big.calls[0].messages[-1].content == "2 + 3 = 5.\n\nSo maybe 6"  # cut after the weak step
+    assert small.calls[0].params.logprobs and r.correct and mentor_note(trace)["low_confidence"] == 1
+    assert mentor_note(trace)["solver_tokens"] == 6  # the dropped tail's tokens still count
+    trace, r = run("mentor", ScriptedBackend([segment_]), roles={"mentor": big})
+    assert r.final_answer == "6" and not trace.calls[0].params.logprobs  # off by default: no hand-off

@@ -5,8 +5,10 @@ The solver writes its answer with the reflection ``cues`` as stop strings (a par
 starts with "Wait", "Alternatively", "Hmm"). When it stops there without a plainly stated
 answer, the ``mentor`` role continues the same assistant turn for up to ``mentor_tokens``
 tokens (it writes the reflection itself), and the solver continues after it; at most
-``handoffs`` times, after which the solver finishes without stops. The whole turn is bounded
-by the run's ``max_tokens``. A mentor segment that ends the turn (its own end) ends it.
+``handoffs`` times, after which the solver finishes without stops. With ``low_logprob``, a
+solver step (a paragraph) whose mean token logprob is under it is also a hand-off point: the
+solver's text is cut after that step and the mentor continues from there. The whole turn is
+bounded by the run's ``max_tokens``. A mentor segment that ends the turn (its own end) ends it.
 
 The answer of the whole turn is the final answer; a note gives the hand-offs and the mentor's
 share of the turn's tokens (``usage_by_role`` has both roles' tokens). Only the stop at a
@@ -33,6 +35,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.types import Completion
+from mistakelab.scorers import step_means
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.revision import overrides
@@ -43,6 +46,7 @@ class MentorParams(BaseModel):
     cues: tuple[str, ...] = Field(default=("\n\nWait", "\n\nAlternatively", "\n\nHmm"), min_length=1)
     mentor_tokens: int = Field(default=64, ge=1)  # tokens per mentor segment
     handoffs: int = Field(default=4, ge=0)  # mentor segments at most
+    low_logprob: float | None = None  # also hand over after a solver step whose mean token logprob is lower
     temperature: float | None = None
 
 
@@ -51,16 +55,21 @@ class MentorParams(BaseModel):
 async def mentor(ctx: StrategyContext, params: MentorParams) -> None:
     """The solver writes; at reflection cues a mentor writes the next segment, then the solver resumes."""
     gen, budget = overrides(params.temperature), ctx.params.max_tokens
-    text, tokens, handoffs = "", {"solver": 0, "mentor": 0}, 0
+    watch = {"logprobs": True} if params.low_logprob is not None else {}
+    text, tokens, handoffs, low = "", {"solver": 0, "mentor": 0}, 0, 0
     last: Completion | None = None
     while sum(tokens.values()) < budget:
         stop = (*ctx.params.stop, *params.cues) if handoffs < params.handoffs else ctx.params.stop
         left = budget - sum(tokens.values())
-        last = await _write(ctx, "solver", text, f"solver-{handoffs}", stop=stop, max_tokens=left, **gen)
-        text, tokens["solver"] = text + last.text, tokens["solver"] + last.completion_tokens
-        found = ctx.extract(text)
-        if last.finish_reason != "stop" or stop == ctx.params.stop or (found.found and found.method != "last_number"):
-            break
+        last = await _write(ctx, "solver", text, f"solver-{handoffs}", stop=stop, max_tokens=left, **gen, **watch)
+        start, text, tokens["solver"] = len(text), text + last.text, tokens["solver"] + last.completion_tokens
+        cut = _low_step(ctx, last, params.low_logprob) if watch and stop != ctx.params.stop else None
+        if cut is not None:  # the rest of the segment is dropped (its tokens were spent)
+            text, low = text[: start + cut], low + 1
+        else:
+            found = ctx.extract(text)
+            if last.finish_reason != "stop" or stop == ctx.params.stop or (found.found and found.method != "last_number"):
+                break
         left = budget - sum(tokens.values())
         if left <= 0:
             break
@@ -70,10 +79,22 @@ async def mentor(ctx: StrategyContext, params: MentorParams) -> None:
             break
     total = sum(tokens.values())
     ctx.note(f"{handoffs} hand-offs; the mentor wrote {tokens['mentor']} of {total} tokens", label="mentor",
-             handoffs=handoffs, mentor_tokens=tokens["mentor"], solver_tokens=tokens["solver"],
+             handoffs=handoffs, low_confidence=low, mentor_tokens=tokens["mentor"], solver_tokens=tokens["solver"],
              mentor_share=tokens["mentor"] / total if total else 0.0)
     ctx.final(ctx.record_answer(text, label="solution", call=None if last is None else ctx.call_of(last)),
               method="only")
+
+
+def _low_step(ctx: StrategyContext, c: Completion, threshold: float | None) -> int | None:
+    """Where the first step of ``c`` whose mean token logprob is under ``threshold`` ends (None: none)."""
+    if threshold is None or not c.logprobs:
+        return None
+    values, pos = [], 0
+    for lp in c.logprobs:
+        values.append((min(pos, max(len(c.text) - 1, 0)), lp.logprob))
+        pos += len(lp.token)
+    steps = ctx.steps(c.text)
+    return next((s.end for s, m in zip(steps, step_means(values, steps)) if m is not None and m < threshold), None)
 
 
 async def _write(ctx: StrategyContext, role: str, text: str, purpose: str, **gen: object) -> Completion:
