@@ -14,7 +14,7 @@ identical ones share the cache, as in runs. Choice ``i`` of ``n`` solves problem
 ``<conversation hash>-<i>``, so choices differ.
 
 The message of each choice is the full text of the completion that held the strategy's
-final answer: the call the final answer was recorded from, else (a vote or a chosen answer)
+final answer (a continuation with the assistant text it continued): the call the final answer was recorded from, else (a vote or a chosen answer)
 the latest attempt with that answer, else the first sample with it (a vote's winner as it
 first appeared), else the last recorded solution.
 """
@@ -32,8 +32,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mistakelab.backends.base import Backend, check_spec, create_backend
-from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_result, usage_by_role
-from mistakelab.core.trace import AnswerKind, Trace
+from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_result, final_text, usage_by_role
+from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem, Result, Usage
 from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
@@ -100,42 +100,6 @@ class Served:
                 t.prompt_tokens += u.prompt_tokens
                 t.completion_tokens += u.completion_tokens
         return total
-
-
-def final_text(trace: Trace) -> tuple[str, str]:
-    """(text, finish reason) of the completion holding the final answer (module docstring).
-
-    Example:
-        >>> from mistakelab.core import AnswerRecord, CallRecord, Completion, GenParams
-        >>> calls = [CallRecord(index=i, purpose="sample", model="m", messages=[], params=GenParams(),
-        ...                     completion=Completion(text=t)) for i, t in enumerate(["so 3", "so 4", "hence 4"])]
-        >>> answers = [AnswerRecord(kind="sample", call=i, extracted=a) for i, a in enumerate("344")]
-        >>> final_text(Trace(strategy="sc", problem_id="p", model="m", calls=calls,
-        ...                  answers=[*answers, AnswerRecord(kind="final", extracted="4")]))
-        ('so 4', 'stop')
-    """
-    final = trace.final_answer()
-
-    def of(call: int) -> tuple[str, str]:
-        c = trace.calls[call].completion
-        return c.text, c.finish_reason
-
-    if final is None:
-        return (of(len(trace.calls) - 1) if trace.calls else ("", "stop"))
-    if final.call is not None:
-        return of(final.call)
-    key = TASK.answer_key
-
-    def same(a: str | None) -> bool:
-        return a == final.extracted if a is None or final.extracted is None else key(a) == key(final.extracted)
-
-    with_call = [a for a in trace.answers if a.call is not None and a.kind != AnswerKind.FINAL]
-    attempts = [a for a in with_call if a.kind == AnswerKind.ATTEMPT and same(a.extracted)]
-    samples = [a for a in with_call if a.kind == AnswerKind.SAMPLE and same(a.extracted)]
-    chosen = attempts[-1] if attempts else samples[0] if samples else with_call[-1] if with_call else None
-    if chosen is not None:
-        return of(chosen.call)  # type: ignore[arg-type]
-    return of(len(trace.calls) - 1) if trace.calls else ("", "stop")
 
 
 class Proxy:
@@ -266,12 +230,15 @@ class Proxy:
     async def _choice(self, req: ServeRequest, trace_id: str, i: int) -> Choice:
         sdef = req.sdef or SEND
         params = req.params if req.params is not None else _NoParams()
+        label = req.label
+        if req.alternatives:  # optillm's a|b: choice i is strategy i
+            sdef, params, label = req.alternatives[i]
         unit = f"{trace_id}/{i}"
         problem = Problem(id=f"{req.content_id()}-{i}", question=req.question, answer="")
         roles = {SOLVER: req.model, **req.roles}
         gateways = {role: UnitGateway(self.caller(m), unit) for role, m in roles.items()}
         seed = req.seed if req.seed is not None else int(trace_id[:8], 16) % SEED_MODULUS
-        work = Unit(sdef, params, problem, TASK, gateways, label=req.label, model=req.model, gen=req.gen,
+        work = Unit(sdef, params, problem, TASK, gateways, label=label, model=req.model, gen=req.gen,
                     seed=seed, gold=False, messages=req.messages)
         start = time.perf_counter()
         try:
@@ -284,7 +251,7 @@ class Proxy:
         self._store.save_unit(self.run_id, unit, result, work.trace)
         if work.exception is not None:
             raise work.exception
-        text, finish = final_text(work.trace)
+        text, finish = final_text(work.trace, TASK.answer_key)
         return Choice(text, finish, result, work.trace)
 
     def save_passed_on(self, trace_id: str, trace: Trace, result: Result) -> None:
@@ -336,7 +303,12 @@ def new_trace_id() -> str:
 
 
 def usage_json(usage: dict[str, Usage]) -> dict[str, Any]:
-    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs)."""
+    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs).
+
+    Example:
+        >>> usage_json({"solver": Usage(prompt_tokens=5, completion_tokens=3), "critic": Usage(prompt_tokens=2)})
+        {'prompt_tokens': 7, 'completion_tokens': 3, 'total_tokens': 10}
+    """
     prompt = sum(u.prompt_tokens for u in usage.values())
     completion = sum(u.completion_tokens for u in usage.values())
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
