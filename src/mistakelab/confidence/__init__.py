@@ -1,5 +1,6 @@
-"""Confidence signals for whole answers."""
+"""Confidence signals for whole answers, and local (sliding-window) confidence of a text."""
 
+from mistakelab.confidence.groups import TraceScore, group_confidences, token_confidence, token_confidences, trace_score
 from mistakelab.confidence.signals import (
     SIGNALS,
     Signal,
@@ -10,5 +11,6 @@ from mistakelab.confidence.signals import (
 )
 from mistakelab.confidence.verdict import critic_verdict, verdict_from_logprobs
 
-__all__ = ["SIGNALS", "Signal", "agreement", "critic_verdict", "mean_entropy", "mean_logprob", "self_certainty",
+__all__ = ["SIGNALS", "Signal", "TraceScore", "agreement", "critic_verdict", "group_confidences", "mean_entropy",
+           "mean_logprob", "self_certainty", "token_confidence", "token_confidences", "trace_score",
            "verdict_from_logprobs"]

@@ -10,7 +10,7 @@ from mistakelab.context.errors import CallFailed, CapabilityError, OracleUnavail
 from mistakelab.context.gateway import DirectGateway, Gateway, guarded
 from mistakelab.context.grading import grade_trace
 from mistakelab.context.handle import ModelHandle
-from mistakelab.context.results import build_result, failed_result, usage_by_role
+from mistakelab.context.results import build_result, failed_result, final_text, usage_by_role
 from mistakelab.context.seeds import call_seed
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "PublicProblem",
     "build_result",
     "failed_result",
+    "final_text",
     "call_seed",
     "grade_trace",
     "guarded",

@@ -111,6 +111,16 @@ class CallContext:
         gateways = {SOLVER: DirectGateway(backend), **{r: DirectGateway(b) for r, b in (roles or {}).items()}}
         return cls(problem, task, gateways, trace, **kw)
 
+    def derived(self, *, messages: Sequence[Message] | None = None, prompts: Mapping[str, str] | None = None,
+                strategy_name: str | None = None) -> "CallContext":
+        """A context for a strategy run inside this one (a pipeline's stage): the same problem,
+        models, trace, seed and generation parameters; its own messages, prompts and seed counters."""
+        gateways = {role: h.gateway for role, h in self._handles.items()}
+        return type(self)(self._problem, self.task, gateways, self.trace, params=self.params,
+                          prompts=self.prompts if prompts is None else prompts, seed=self.seed,
+                          strategy_name=strategy_name or self.strategy_name, gold=self._gold,
+                          messages=self._messages if messages is None else messages)
+
     # -- the problem and prompts ---------------------------------------------------------
     @property
     def problem(self) -> PublicProblem:
@@ -189,9 +199,13 @@ class CallContext:
         """Record the answer in ``output`` (a completion or text); return only the extracted answer."""
         text = output.text if isinstance(output, Completion) else output
         if call is None and isinstance(output, Completion):
-            call = next((c.index for c in reversed(self.trace.calls) if c.completion is output), None)
+            call = self.call_of(output)
         ex = self.extract(text)
         return self._add_answer(AnswerKind(kind), label, call, ex.text, ex.method)
+
+    def call_of(self, completion: Completion) -> int | None:
+        """The index of the recorded call that returned ``completion`` (None if none did)."""
+        return next((c.index for c in reversed(self.trace.calls) if c.completion is completion), None)
 
     def record_extracted(self, answer: str | None, kind: AnswerKind | str = AnswerKind.ATTEMPT, label: str = "",
                          call: int | None = None, method: str = "given") -> str | None:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
+from mistakelab.answers import answer_key
 from mistakelab.core.trace import AnswerKind, Trace
 from mistakelab.core.types import Result, Usage
 
@@ -61,3 +64,42 @@ def failed_result(trace: Trace, task: str, seconds: float, error: str) -> Result
         completion_tokens=sum(u.completion_tokens for u in usage.values()),
         used_gold=trace.used_gold, error=error, usage=usage,
     )
+
+
+def final_text(trace: Trace, key: Callable[[str], str] = answer_key) -> tuple[str, str]:
+    """(text, finish reason) of the completion that held the final answer: the call the final
+    answer was recorded from, else (a vote or a chosen answer) the latest attempt with that
+    answer (``key`` groups equivalent answers), else the first sample with it (a vote's winner
+    as it first appeared), else the last recorded solution. A continued turn's text is its
+    prefix and the continuation (the proxy's answer; a pipeline stage's draft).
+
+    Example:
+        >>> from mistakelab.core import AnswerRecord, CallRecord, Completion, GenParams, Trace
+        >>> calls = [CallRecord(index=i, purpose="sample", model="m", messages=[], params=GenParams(),
+        ...                     completion=Completion(text=t)) for i, t in enumerate(["so 3", "so 4", "hence 4"])]
+        >>> answers = [AnswerRecord(kind="sample", call=i, extracted=a) for i, a in enumerate("344")]
+        >>> final_text(Trace(strategy="sc", problem_id="p", model="m", calls=calls,
+        ...                  answers=[*answers, AnswerRecord(kind="final", extracted="4")]))
+        ('so 4', 'stop')
+    """
+    final = trace.final_answer()
+
+    def of(call: int) -> tuple[str, str]:
+        rec = trace.calls[call]  # a continued turn is its prefix and the continuation
+        return (rec.prefix or "") + rec.completion.text, rec.completion.finish_reason
+
+    if final is None:
+        return (of(len(trace.calls) - 1) if trace.calls else ("", "stop"))
+    if final.call is not None:
+        return of(final.call)
+
+    def same(a: str | None) -> bool:
+        return a == final.extracted if a is None or final.extracted is None else key(a) == key(final.extracted)
+
+    with_call = [a for a in trace.answers if a.call is not None and a.kind != AnswerKind.FINAL]
+    attempts = [a for a in with_call if a.kind == AnswerKind.ATTEMPT and same(a.extracted)]
+    samples = [a for a in with_call if a.kind == AnswerKind.SAMPLE and same(a.extracted)]
+    chosen = attempts[-1] if attempts else samples[0] if samples else with_call[-1] if with_call else None
+    if chosen is not None:
+        return of(chosen.call)  # type: ignore[arg-type]
+    return of(len(trace.calls) - 1) if trace.calls else ("", "stop")

@@ -1,8 +1,10 @@
 """Read one chat-completions request: its JSON, its strategy, its messages and sampling.
 
 The strategy comes from ``extra_body={"mistakelab": {"strategy": ..., "params": {...}}}``
-(``optillm_approach`` is read too), from a model-name prefix (:mod:`mistakelab.serve.naming`),
-or from the server's default, in that order; a prefix and a body naming different strategies
+(optillm's ``optillm_approach`` and ``decoding`` are read too), from a model-name prefix
+(:mod:`mistakelab.serve.naming`), from an ``<optillm_approach>`` tag in the prompt, or from the
+server's default, in that order (optillm's names and ``a&b`` / ``a|b``:
+:mod:`mistakelab.serve.optillm`); a prefix and a body naming different strategies
 is a 400. Body ``params`` override the prefix's. Every problem is a 400 with the field
 named, raised as :class:`~mistakelab.serve.errors.ApiError`.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -29,7 +31,8 @@ from pydantic import BaseModel, ValidationError
 from mistakelab.core.types import GenParams, Message
 from mistakelab.serve.config import NONE
 from mistakelab.serve.errors import ApiError, bad_request
-from mistakelab.serve.naming import parse_selection, split_model
+from mistakelab.serve import optillm
+from mistakelab.serve.naming import parse_selection
 from mistakelab.strategies import StrategyDef, StrategySpec, strategies
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -55,6 +58,8 @@ class ServeRequest:
     stream: bool
     include_usage: bool
     seed: int | None
+    #: optillm's ``a|b``: (strategy, parameters, label) of each choice
+    alternatives: list[tuple[StrategyDef, BaseModel, str]] = field(default_factory=list)
 
     @property
     def question(self) -> str:
@@ -82,6 +87,8 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise bad_request("the request body nests too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object", code="invalid_json")
     for name in ("model", "messages"):
@@ -94,8 +101,8 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         raise bad_request("'messages' must be a non-empty list", "messages")
 
     names = {*strategies.names(), NONE}
-    prefix, served_model = split_model(model, served, names)
-    spec = _spec(body, prefix, default)
+    prefix, served_model = optillm.split(model, served, names)
+    spec = _spec(body, prefix, default, optillm.find_tag(body["messages"]))
     name = spec["name"]
     n = _int(body, "n", 1, 1, max_n)
     stream = body.get("stream", False)
@@ -113,6 +120,8 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
             raise bad_request("strategy 'none' takes no parameters", "mistakelab.params")
         return ServeRequest(strategy=NONE, label=NONE, sdef=None, params=None, roles={},
                             messages=_messages(body, NONE, strict=False), gen=gen, **common)
+    if name == optillm.ALTERNATIVES:
+        return _alternatives(spec, body, gen, common, max_n)
     sdef, params, sspec = resolve_strategy(spec)
     roles = {}
     for role, ref in sspec.role_models().items():
@@ -124,8 +133,36 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         if body.get(field):
             raise bad_request(f"{field!r} are passed on only by strategy 'none'; strategy {name!r} works on the "
                               "text of the conversation", field)
+    # what a strategy's answer cannot honour is refused, never silently dropped
+    response_format = body.get("response_format")
+    if response_format and not (isinstance(response_format, dict) and response_format.get("type") == "text"):
+        raise bad_request(f"'response_format' is passed on only by strategy 'none'; strategy {name!r} answers in "
+                          "plain text", "response_format")
+    for field in ("logprobs", "top_logprobs"):
+        if body.get(field):
+            raise bad_request(f"{field!r} is passed on only by strategy 'none'; strategy {name!r} answers with the "
+                              "text of its chosen completion", field)
     return ServeRequest(strategy=name, label=sspec.label, sdef=sdef, params=params, roles=roles,
-                        messages=_messages(body, name, strict=True), gen=gen, **common)
+                        messages=optillm.strip_tag(_messages(body, name, strict=True)), gen=gen, **common)
+
+
+def _alternatives(spec: dict[str, Any], body: dict[str, Any], gen: GenParams, common: dict[str, Any],
+                  max_n: int) -> ServeRequest:
+    """optillm's ``a|b``: one choice per strategy."""
+    if common["n"] != 1:
+        raise bad_request("'n' must be 1 with a|b: each strategy gives one choice", "n")
+    if len(spec["choices"]) > max_n:
+        raise bad_request(f"a|b names {len(spec['choices'])} strategies; at most {max_n} choices", "model")
+    alts = []
+    for sub in spec["choices"]:
+        sdef, params, sspec = resolve_strategy(sub)
+        if sspec.role_models():
+            raise bad_request("role models cannot be named inside a|b", "model")
+        alts.append((sdef, params, sspec.label))
+    common["n"] = len(alts)
+    return ServeRequest(strategy=optillm.ALTERNATIVES, label="|".join(a[2] for a in alts), sdef=alts[0][0],
+                        params=alts[0][1], roles={}, gen=gen, alternatives=alts, **common,
+                        messages=optillm.strip_tag(_messages(body, "|", strict=True)))  # type: ignore[arg-type]
 
 
 def resolve_strategy(spec: dict[str, Any]) -> tuple[StrategyDef, BaseModel, StrategySpec]:
@@ -168,27 +205,29 @@ def check_default(strategy: str) -> str:
         raise ValueError(exc.message) from None
 
 
-def _spec(body: dict[str, Any], prefix: str | None, default: str) -> dict[str, Any]:
+def _spec(body: dict[str, Any], prefix: str | None, default: str, tag: str | None = None) -> dict[str, Any]:
     ext = body.get("mistakelab")
     if ext is not None and not isinstance(ext, dict):
         raise bad_request("'mistakelab' must be an object: {\"strategy\": ..., \"params\": {...}}", "mistakelab")
     ext = dict(ext or {})
-    if "strategy" not in ext and isinstance(body.get("optillm_approach"), str):
-        ext["strategy"] = body["optillm_approach"]
+    for key in ("optillm_approach", "decoding"):  # optillm's body fields
+        if "strategy" not in ext and isinstance(body.get(key), str):
+            ext["strategy"] = body[key]
     try:
-        from_prefix = parse_selection(prefix) if prefix is not None else None
+        from_prefix = optillm.expand(prefix) if prefix is not None else None
         chosen = ext.get("strategy")
         if chosen is not None and not isinstance(chosen, str):
             raise ValueError("'mistakelab.strategy' must be a strategy spec string, e.g. \"self_consistency:k=8\"")
-        from_body = parse_selection(chosen) if chosen else None
-        base = parse_selection(default)
+        from_body = optillm.expand(chosen) if chosen else None
+        base = optillm.expand(tag) if tag and not from_prefix and not from_body else parse_selection(default)
     except ValueError as exc:
         raise bad_request(str(exc), "model") from None
     if from_prefix and from_body and from_prefix["name"] != from_body["name"]:
         raise bad_request(f"the model prefix asks for strategy {from_prefix['name']!r} and 'mistakelab.strategy' "
                           f"for {from_body['name']!r}; name one", "mistakelab.strategy", "conflicting_strategy")
     spec = {**(from_prefix or {}), **(from_body or {})} or base
-    params = ext.get("params") or {}
+    params = ext.get("params")
+    params = {} if params is None else params
     if not isinstance(params, dict):
         raise bad_request("'mistakelab.params' must be an object", "mistakelab.params")
     return {**spec, **params}
@@ -211,6 +250,8 @@ def _gen_params(body: dict[str, Any], base: GenParams) -> GenParams:
             continue
         if key == "stop" and isinstance(value, str):
             value = [value]
+        if key == "stop" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise bad_request("'stop' must be a string or a list of strings", "stop")
         changes[field] = value
     try:
         return base.with_(**changes)

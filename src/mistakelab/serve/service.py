@@ -14,7 +14,7 @@ identical ones share the cache, as in runs. Choice ``i`` of ``n`` solves problem
 ``<conversation hash>-<i>``, so choices differ.
 
 The message of each choice is the full text of the completion that held the strategy's
-final answer: the call the final answer was recorded from, else (a vote or a chosen answer)
+final answer (a continuation with the assistant text it continued): the call the final answer was recorded from, else (a vote or a chosen answer)
 the latest attempt with that answer, else the first sample with it (a vote's winner as it
 first appeared), else the last recorded solution.
 """
@@ -22,7 +22,9 @@ first appeared), else the last recorded solution.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,14 +32,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mistakelab.backends.base import Backend, check_spec, create_backend
-from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_result, usage_by_role
-from mistakelab.core.trace import AnswerKind, Trace
+from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_result, final_text, usage_by_role
+from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem, Result, Usage
 from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
 from mistakelab.serve.config import NONE, ServeConfig
+from mistakelab.sandbox.aio import stop_all_runs
+from mistakelab.sandbox.cgroups import clean_stale as clean_stale_sandboxes
 from mistakelab.serve.errors import SERVER, ApiError, bad_request, call_error, timeout_error
+from mistakelab.serve.limits import check_default_strategy
 from mistakelab.serve.request import ServeRequest
 from mistakelab.serve.upstream import Upstream
 from mistakelab.store.db import RunStore
@@ -97,42 +102,6 @@ class Served:
         return total
 
 
-def final_text(trace: Trace) -> tuple[str, str]:
-    """(text, finish reason) of the completion holding the final answer (module docstring).
-
-    Example:
-        >>> from mistakelab.core import AnswerRecord, CallRecord, Completion, GenParams
-        >>> calls = [CallRecord(index=i, purpose="sample", model="m", messages=[], params=GenParams(),
-        ...                     completion=Completion(text=t)) for i, t in enumerate(["so 3", "so 4", "hence 4"])]
-        >>> answers = [AnswerRecord(kind="sample", call=i, extracted=a) for i, a in enumerate("344")]
-        >>> final_text(Trace(strategy="sc", problem_id="p", model="m", calls=calls,
-        ...                  answers=[*answers, AnswerRecord(kind="final", extracted="4")]))
-        ('so 4', 'stop')
-    """
-    final = trace.final_answer()
-
-    def of(call: int) -> tuple[str, str]:
-        c = trace.calls[call].completion
-        return c.text, c.finish_reason
-
-    if final is None:
-        return (of(len(trace.calls) - 1) if trace.calls else ("", "stop"))
-    if final.call is not None:
-        return of(final.call)
-    key = TASK.answer_key
-
-    def same(a: str | None) -> bool:
-        return a == final.extracted if a is None or final.extracted is None else key(a) == key(final.extracted)
-
-    with_call = [a for a in trace.answers if a.call is not None and a.kind != AnswerKind.FINAL]
-    attempts = [a for a in with_call if a.kind == AnswerKind.ATTEMPT and same(a.extracted)]
-    samples = [a for a in with_call if a.kind == AnswerKind.SAMPLE and same(a.extracted)]
-    chosen = attempts[-1] if attempts else samples[0] if samples else with_call[-1] if with_call else None
-    if chosen is not None:
-        return of(chosen.call)  # type: ignore[arg-type]
-    return of(len(trace.calls) - 1) if trace.calls else ("", "stop")
-
-
 class Proxy:
     """The served run, its model callers and the upstream (see the module docstring)."""
 
@@ -165,16 +134,21 @@ class Proxy:
                 raise ValueError(f"{exc}; name the model with --model") from None
         if not self.models:
             raise ValueError("no model to serve: name one with --model")
+        check_default_strategy(cfg.strategy, cfg.limits)
+        clean_stale_sandboxes()
         if cfg.backend_factory is None:
             check_spec(cfg.spec(self.models[0]))  # unknown backend, bad options, no such model
         self.store = RunStore(cfg.store)
+        mark_abandoned_runs(self.store)
         self.run_id = f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        self.store.create_run(self.run_id, cfg.name, cfg.public(), git_revision())
+        self.store.create_run(self.run_id, cfg.name, {**cfg.public(), "server": _server_id()}, git_revision())
         if cfg.backend != "openai":
             await self.caller(self.models[0]).backend()  # load the model before the first request
 
     async def close(self) -> None:
-        """After the last request: close backends and the upstream, mark the run, close the store."""
+        """After the last request: kill sandboxes still running, close backends and the upstream,
+        mark the run, close the store."""
+        stop_all_runs()
         for c in self._callers.values():
             await c.aclose()
         if self.upstream is not None:
@@ -204,6 +178,22 @@ class Proxy:
         assert self.store is not None, "Proxy.start() first"
         return self.store
 
+    def internal_out(self, exc: ApiError) -> ApiError:
+        """``exc`` with the upstream's address taken out of its message (clients never see
+        where the proxy sends its calls).
+
+        Example:
+            >>> p = Proxy(ServeConfig(upstream="http://10.0.0.5:8001/v1"))
+            >>> p.internal_out(ApiError(502, "openai:http://10.0.0.5:8001/v1:m: connection failed")).message
+            'm: connection failed'
+        """
+        url = self.config.upstream
+        if url:
+            for base in {url, url.rstrip("/")}:
+                exc.message = exc.message.replace(f"openai:{base}:", "").replace(base, "the upstream")
+            exc.args = (exc.message,)
+        return exc
+
     def check_model(self, req: ServeRequest) -> None:
         """A model the proxy cannot serve is a 404 (an upstream decides about its own)."""
         if self.upstream is None and req.model not in self.models:
@@ -219,14 +209,18 @@ class Proxy:
         self.check_model(req)
         served = Served(trace_id, req.label)
         self.in_flight += 1
+        tasks: list[asyncio.Task[Choice]] = []
         try:
             async with asyncio.timeout(self.config.timeout):
                 async with asyncio.TaskGroup() as tg:
                     tasks = [tg.create_task(self._choice(req, trace_id, i)) for i in range(req.n)]
         except TimeoutError:
-            raise timeout_error(self.config.timeout) from None
+            # the deadline may pass just as the last choice ends (its unit stored done): then it
+            # is an answer, not a 504
+            if not tasks or not all(t.done() and not t.cancelled() and t.exception() is None for t in tasks):
+                raise timeout_error(self.config.timeout) from None
         except BaseExceptionGroup as group:
-            raise _api_error(group.exceptions[0]) from None
+            raise self.internal_out(_api_error(group.exceptions[0])) from None
         finally:
             self.in_flight -= 1
         served.choices = [t.result() for t in tasks]
@@ -236,12 +230,15 @@ class Proxy:
     async def _choice(self, req: ServeRequest, trace_id: str, i: int) -> Choice:
         sdef = req.sdef or SEND
         params = req.params if req.params is not None else _NoParams()
+        label = req.label
+        if req.alternatives:  # optillm's a|b: choice i is strategy i
+            sdef, params, label = req.alternatives[i]
         unit = f"{trace_id}/{i}"
         problem = Problem(id=f"{req.content_id()}-{i}", question=req.question, answer="")
         roles = {SOLVER: req.model, **req.roles}
         gateways = {role: UnitGateway(self.caller(m), unit) for role, m in roles.items()}
         seed = req.seed if req.seed is not None else int(trace_id[:8], 16) % SEED_MODULUS
-        work = Unit(sdef, params, problem, TASK, gateways, label=req.label, model=req.model, gen=req.gen,
+        work = Unit(sdef, params, problem, TASK, gateways, label=label, model=req.model, gen=req.gen,
                     seed=seed, gold=False, messages=req.messages)
         start = time.perf_counter()
         try:
@@ -254,13 +251,40 @@ class Proxy:
         self._store.save_unit(self.run_id, unit, result, work.trace)
         if work.exception is not None:
             raise work.exception
-        text, finish = final_text(work.trace)
+        text, finish = final_text(work.trace, TASK.answer_key)
         return Choice(text, finish, result, work.trace)
 
     def save_passed_on(self, trace_id: str, trace: Trace, result: Result) -> None:
         """Record a request sent on unchanged (strategy ``none`` to an upstream)."""
         self._store.save_unit(self.run_id, f"{trace_id}/0", result, trace)
         self.served += 1
+
+
+def _server_id() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def mark_abandoned_runs(store: RunStore) -> list[str]:
+    """Served runs still ``running`` whose server (on this host) is gone, killed before it
+    could close them, are marked ``interrupted``; their ids."""
+    marked = []
+    for r in store.list_runs():
+        server = r.config.get("server") or {}
+        if r.config.get("kind") != "served" or r.status != "running" or server.get("host") != socket.gethostname():
+            continue
+        pid = server.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still serving (or its pid reused: left as it is)
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        store.set_status(r.id, "interrupted")
+        marked.append(r.id)
+    return marked
 
 
 def _api_error(exc: BaseException) -> ApiError:
@@ -279,7 +303,12 @@ def new_trace_id() -> str:
 
 
 def usage_json(usage: dict[str, Usage]) -> dict[str, Any]:
-    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs)."""
+    """OpenAI's ``usage`` summed over roles (cache hits count, as in runs).
+
+    Example:
+        >>> usage_json({"solver": Usage(prompt_tokens=5, completion_tokens=3), "critic": Usage(prompt_tokens=2)})
+        {'prompt_tokens': 7, 'completion_tokens': 3, 'total_tokens': 10}
+    """
     prompt = sum(u.prompt_tokens for u in usage.values())
     completion = sum(u.completion_tokens for u in usage.values())
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}

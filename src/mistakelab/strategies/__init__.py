@@ -16,6 +16,17 @@ from mistakelab.strategies import magicore as _mag  # noqa: F401
 from mistakelab.strategies import step_beam as _beam  # noqa: F401
 from mistakelab.strategies import dvts as _dvts  # noqa: F401
 from mistakelab.strategies import pal as _pal  # noqa: F401
+from mistakelab.strategies import rationalize as _rat  # noqa: F401
+from mistakelab.strategies import re2 as _re2  # noqa: F401
+from mistakelab.strategies import plan_solve as _ps  # noqa: F401
+from mistakelab.strategies import adaptive_consistency as _ac  # noqa: F401
+from mistakelab.strategies import deepconf as _dc  # noqa: F401
+from mistakelab.strategies import cot_decoding as _cd  # noqa: F401
+from mistakelab.strategies import moa as _moa  # noqa: F401
+from mistakelab.strategies import mentor as _mentor  # noqa: F401
+from mistakelab.strategies import pipeline as _pipeline  # noqa: F401
+from mistakelab.strategies import peers as _peers  # noqa: F401
+from mistakelab.strategies import mcts as _mcts  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
 from mistakelab.strategies.kit.voting import majority, tally

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from mistakelab.core.memory import Memory, MemoryFileError
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
+from mistakelab.strategies.revision import reworded
 
 PROMPTS = {
     "with_principles": "Principles learned from mistakes on similar problems:\n{principles}\n\n"
@@ -70,9 +71,7 @@ async def principles(ctx: StrategyContext, params: PrinciplesParams) -> None:
     """Solve once with the memory's principles before the question."""
     over = {} if params.temperature is None else {"temperature": params.temperature}
     mem = load_memory(params.memory)
-    question = ctx.question()
-    last = question.last  # the task's prompt: the principles go in front of it
-    conv = question[:-1].then(last.role, ctx.prompt("with_principles", principles=mem.text(), prompt=last.content))
+    conv = reworded(ctx, "with_principles", principles=mem.text())  # in front of the task's prompt
     ctx.note(f"memory {mem.id}: {len(mem.principles)} principles", label="memory", memory=mem.id)
     c = await ctx.generate(conv, purpose="solve", **over)
     ctx.final(ctx.record_answer(c, label="solution"), method="only")

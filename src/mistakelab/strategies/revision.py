@@ -43,6 +43,14 @@ def revising(temperature: float | None, stop_after_boxed: bool) -> dict[str, Any
     return {**overrides(temperature), **({"stop_after_boxed": True} if stop_after_boxed else {})}
 
 
+def reworded(ctx: "StrategyContext", name: str, **fields: Any) -> Conversation:
+    """The question with its last message (the task's prompt) rewritten by the strategy's
+    prompt ``name``, where ``{prompt}`` is that message's text (and ``{question}`` the bare question)."""
+    question = ctx.question()
+    last = question.last
+    return question[:-1].then(last.role, ctx.prompt(name, prompt=last.content, **fields))
+
+
 def with_hint(conv: Conversation, hint: str, before: bool = False) -> Conversation:
     """``conv`` with ``hint`` added to its last user message (the question), after it (PRP's
     hint) or ``before`` it (demonstrations).
@@ -65,7 +73,7 @@ def record_turn(ctx: "StrategyContext", prefix: str, cont: Completion, label: st
     is"); otherwise the answer of the whole turn does (the prefix's answer stands, or a
     number the continuation ends on when the prefix had none).
     """
-    call = next((c.index for c in reversed(ctx.trace.calls) if c.completion is cont), None)
+    call = ctx.call_of(cont)
     own = ctx.extract(cont.text)
     text = cont.text if own.found and own.method != "last_number" else prefix + cont.text
     return ctx.record_answer(text, label=label, call=call)
