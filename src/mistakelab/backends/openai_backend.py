@@ -42,6 +42,7 @@ from mistakelab.backends.openai_wire import (
     to_completion,
     wire,
 )
+from mistakelab.backends.servers import is_pool
 from mistakelab.core.types import Completion, GenParams, Message
 
 log = logging.getLogger(__name__)
@@ -361,8 +362,10 @@ class OpenAIBackend(Backend):
             await self._client.close()
 
 
-def from_spec(spec: ModelSpec) -> OpenAIBackend:
-    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above.
+def from_spec(spec: ModelSpec) -> Backend:
+    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above;
+    a ``base_url`` that is a list of servers builds a
+    :class:`~mistakelab.backends.pool.PooledOpenAIBackend`.
 
     Example:
         >>> spec = ModelSpec(backend="openai", model="m",
@@ -371,6 +374,10 @@ def from_spec(spec: ModelSpec) -> OpenAIBackend:
         2
     """
     check_spec(spec)
+    if is_pool(spec.options.get("base_url")):
+        from mistakelab.backends.pool import PooledOpenAIBackend
+
+        return PooledOpenAIBackend(spec.model, **spec.options)
     return OpenAIBackend(spec.model, **spec.options)
 
 

@@ -53,7 +53,10 @@ def _flag_lists(flags: dict[str, Any]) -> dict[str, Any]:
 
     lists: dict[str, Any] = {}
     if flags.get("model"):
-        opts: dict[str, Any] = {"base_url": flags["base_url"]} if flags.get("base_url") else {}
+        urls = flags.get("base_url") or []
+        # one plain URL: one server; several (or settings after the URL): a pool of servers
+        opts: dict[str, Any] = {"base_url": urls[0] if len(urls) == 1 and " " not in urls[0].strip() else urls} \
+            if urls else {}
         lists["models"] = [ModelSpec(backend=flags.get("backend") or "local", model=m, options=opts).model_dump()
                            for m in flags["model"]]
     elif flags.get("backend") or flags.get("base_url"):
@@ -123,7 +126,9 @@ def run(
     config: Optional[Path] = typer.Argument(None, help="Experiment TOML file."),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or GGUF path (repeatable)."),
     backend: Optional[str] = typer.Option(None, help="Backend for --model: local, openai, scripted."),
-    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server URL for --backend openai."),
+    base_url: Optional[list[str]] = typer.Option(
+        None, help="OpenAI-compatible server URL for --backend openai; repeat it for a pool of servers of the "
+                   "model, each 'URL [weight=W] [max_concurrency=C]'."),
     task: Optional[list[str]] = typer.Option(None, "--task", "-t", help="Task, e.g. gsm_symbolic or gsm8k_file:path=x.jsonl."),
     strategy: Optional[list[str]] = typer.Option(None, "--strategy", "-s", help="Strategy, e.g. self_consistency:k=4."),
     n_problems: Optional[int] = typer.Option(None, "--n", "-n", help="Problems per task."),
@@ -182,6 +187,16 @@ def show(
         return
     print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
     _print_revision(st, info.id)
+    _print_servers(st, info.id)
+
+
+def _print_servers(st: Any, run_id: str) -> None:
+    """Calls, failures, tokens and latency per server, for models served by a pool."""
+    from mistakelab.report import server_table, wide_console
+
+    rows = st.server_stats(run_id)
+    if rows:
+        wide_console(console, 160).print(server_table(rows))
 
 
 def _print_revision(st: Any, run_id: str) -> None:

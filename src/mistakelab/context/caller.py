@@ -15,9 +15,11 @@ from typing import Awaitable, Callable, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec, create_backend, spec_capabilities
 from mistakelab.backends.local import adapter_identity
+from mistakelab.backends.pool import routed
 from mistakelab.backends.scripted import ScriptExhausted
 from mistakelab.context.gateway import guarded
-from mistakelab.core.types import Completion, GenParams, Message
+from mistakelab.backends.servers import is_pool
+from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 from mistakelab.store.db import RunStore, cache_key
 
 
@@ -25,7 +27,10 @@ def cache_identity(spec: ModelSpec) -> str:
     """The model part of the completion-cache key, known without loading the model."""
     ident = f"{spec.backend}:{spec.model}"
     if spec.backend == "openai":
-        ident += "@" + str(spec.options.get("base_url", "default"))
+        # A pool's servers serve the same weights: which one answers is not part of the key
+        # (a cache_tag tells two pools apart that serve different weights under one name).
+        base_url = spec.options.get("base_url", "default")
+        ident += "@" + ("pool" if is_pool(base_url) else str(base_url))
     if spec.backend == "local":
         ident += adapter_identity(spec.options)
     if spec.options.get("cache_tag"):
@@ -98,6 +103,10 @@ class ModelCaller:
     async def aclose(self) -> None:
         if self._backend is not None:
             await self._backend.aclose()
+
+    def take_server_stats(self) -> list[ServerStats]:
+        """The backend's per-server figures since the last take (a pool of servers only)."""
+        return self._backend.take_server_stats() if self._backend is not None else []
 
     def _lookup(self, key: str) -> Completion | None:
         return self.store.cached_completion(key) if self.use_cache else None
@@ -197,7 +206,9 @@ class UnitGateway:
 
     async def sample(self, purpose: str, messages: Sequence[Message], params: GenParams,
                      seeds: Sequence[int | None]) -> list[Completion]:
-        return await self.caller.sample(self.unit, purpose, messages, params, seeds)
+        with routed(self.unit):  # a pool of servers sends a unit's calls to one server
+            return await self.caller.sample(self.unit, purpose, messages, params, seeds)
 
     async def score(self, purpose: str, messages: Sequence[Message], text: str, top_logprobs: int = 0) -> Completion:
-        return await self.caller.score(self.unit, purpose, messages, text, top_logprobs)
+        with routed(self.unit):
+            return await self.caller.score(self.unit, purpose, messages, text, top_logprobs)

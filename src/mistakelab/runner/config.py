@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.backends.base import ModelSpec
+from mistakelab.backends.servers import is_pool
 from mistakelab.core.types import GenParams
 from mistakelab.strategies.base import StrategySpec
 from mistakelab.tasks.base import TaskSpec
@@ -69,6 +70,10 @@ class ExperimentConfig(BaseModel):
         data = self.model_dump(mode="json", by_alias=True)
         for k in ("store", "concurrency", "name"):
             data.pop(k)
+        for m in data["models"]:  # a pool's servers serve the same model: where, not what
+            if is_pool(m["options"].get("base_url")):
+                for k in ("base_url", "max_concurrency", "probe_backoff", "max_probe_backoff"):
+                    m["options"].pop(k, None)
         return data
 
     def run_id(self) -> str:

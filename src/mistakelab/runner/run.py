@@ -35,7 +35,7 @@ from mistakelab.backends.scripted import ScriptExhausted
 from mistakelab.context import CallFailed, build_result, failed_result, grade_trace
 from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.trace import Trace
-from mistakelab.core.types import Problem
+from mistakelab.core.types import Problem, Result, ServerStats
 from mistakelab.runner.config import ConfigError, ExperimentConfig
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.plan import PlannedStrategy, check_models, model_key, plan_strategies
@@ -84,14 +84,26 @@ def unit_key(model: str, task: str, strategy: str, problem_id: str) -> str:
     return f"{model}|{task}|{strategy}|{problem_id}"
 
 
-@dataclass
-class _Unit:
+@dataclass(frozen=True)
+class UnitPayload:
+    """One unit to solve, as an executor (this process, or a Ray worker) receives it: plain,
+    picklable data; the executor resolves the labels against its own plan of the config."""
+
     key: str
     model: ModelSpec
     task_label: str
-    task: Task
     problem: Problem
-    strategy: PlannedStrategy
+    strategy_label: str
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """A solved (or failed: ``error`` set) unit, ready for the store's single writer."""
+
+    key: str
+    result: Result
+    trace: Trace
+    error: str | None = None
 
 
 def _tasks(cfg: ExperimentConfig) -> dict[str, Task]:
@@ -130,17 +142,16 @@ async def run_experiment(
     ``("unit_error", key)`` and ``("calls", CallStats)`` events.
     """
     t0 = time.perf_counter()
-    planned = plan_strategies(cfg)
-    role_models = check_models(cfg, planned, check_specs=backend_factory is None)
-    tasks = _tasks(cfg)
-    own_store = store is None
-    store = store or RunStore(cfg.store)
     run_id = cfg.run_id()
+    stats = CallStats()
+    env = UnitEnv.plan(cfg, None, run_id, stats, backend_factory)  # every config error: here
+    planned, tasks = env.planned, env.tasks
+    own_store = store is None
+    store = env.store = store or RunStore(cfg.store)
     store.create_run(run_id, cfg.name, cfg.model_dump(mode="json", by_alias=True), git_revision())
-    factory = backend_factory or create_backend
     notify = progress or (lambda event, payload: None)
 
-    units: list[_Unit] = []
+    units: list[UnitPayload] = []
     for tspec in cfg.tasks:
         task = tasks[tspec.label]
         problems = store.load_problems(run_id, tspec.label)
@@ -151,62 +162,38 @@ async def run_experiment(
         for p in problems:
             for m in cfg.models:
                 for ps in planned.values():
-                    units.append(_Unit(unit_key(m.label, tspec.label, ps.label, p.id), m, tspec.label, task, p, ps))
+                    units.append(UnitPayload(unit_key(m.label, tspec.label, ps.label, p.id), m, tspec.label, p,
+                                             ps.label))
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
     # Longest chains first (stable: problem order kept within a length).
-    pending.sort(key=lambda u: u.strategy.chain(), reverse=True)
+    pending.sort(key=lambda u: planned[u.strategy_label].chain(), reverse=True)
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)
 
-    stats = CallStats()
     stats.listeners.append(lambda st: notify("calls", st))
-    callers: dict[str, ModelCaller] = {}
-
-    def caller(spec: ModelSpec) -> ModelCaller:
-        key = model_key(spec)
-        if key not in callers:
-            callers[key] = ModelCaller.for_spec(spec, store, run_id, stats, lambda: factory(spec))
-        return callers[key]
-
-    base_params = cfg.generation.params()
     sem = asyncio.Semaphore(cfg.concurrency)
     summary = RunSummary(run_id, Path(cfg.store), len(units), 0, len(units) - len(pending))
 
-    async def run_unit(u: _Unit) -> None:
+    async def run_unit(u: UnitPayload) -> None:
         async with sem:
-            ps = u.strategy
-            roles = role_models[f"{u.model.label}|{ps.label}"]
-            gateways = {role: UnitGateway(caller(spec), u.key) for role, spec in roles.items()}
-            trace = Trace(strategy=ps.label, problem_id=u.problem.id, model=u.model.label)
-            ctx = StrategyContext(u.problem, u.task, gateways, trace, params=base_params, prompts=ps.prompts,
-                                  seed=cfg.seed, strategy_name=ps.sdef.name)
-            start = time.perf_counter()
-            try:
-                await ps.sdef.fn(ctx, ps.params)
-            except ScriptExhausted:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a failed unit is stored, the run goes on
-                error = exc.error if isinstance(exc, CallFailed) else f"{type(exc).__name__}: {exc}"
-                result = failed_result(trace, u.task_label, time.perf_counter() - start, error)
-                store.save_unit(run_id, u.key, result, trace)
-                summary.unit_errors.append(f"{u.key}: {error}")
-                notify("unit_error", u.key)
-                return
-            grade_trace(trace, u.task, u.problem)
-            result = build_result(trace, u.task_label, time.perf_counter() - start,
-                                  oracle=ps.sdef.is_oracle(ps.params))
-            store.save_unit(run_id, u.key, result, trace)
+            out = await run_unit_payload(env, u)
+        store.save_unit(run_id, out.key, out.result, out.trace)
+        env.save_server_stats(store)
+        if out.error is not None:
+            summary.unit_errors.append(f"{out.key}: {out.error}")
+            notify("unit_error", out.key)
+        else:
             summary.units_done += 1
-            notify("unit", result)
+            notify("unit", out.result)
 
     try:
         await asyncio.gather(*(run_unit(u) for u in pending))
     finally:
-        for c in callers.values():
-            await c.aclose()
+        await env.aclose()
+        env.save_server_stats(store)
         complete = len(store.finished_units(run_id)) == len(units)
         store.set_status(run_id, "complete" if complete else "incomplete")
         summary.calls_made, summary.calls_cached = stats.made, stats.cached
@@ -214,3 +201,70 @@ async def run_experiment(
         if own_store:
             store.close()
     return summary
+
+
+class UnitEnv:
+    """What an executor needs to solve units of one run in one process: the plan, the
+    tasks, one model caller per distinct model spec (its cache and call log in ``store``:
+    the run store, or a worker's buffer that the driver writes), and the call figures."""
+
+    def __init__(self, cfg: ExperimentConfig, planned: dict[str, PlannedStrategy],
+                 role_models: dict[str, dict[str, ModelSpec]], tasks: dict[str, Task], store: Any,
+                 run_id: str, stats: CallStats, factory: Callable[[ModelSpec], Backend]) -> None:
+        self.cfg, self.planned, self.role_models, self.tasks = cfg, planned, role_models, tasks
+        self.store, self.run_id, self.stats, self.factory = store, run_id, stats, factory
+        self.callers: dict[str, ModelCaller] = {}
+        self.base_params = cfg.generation.params()
+
+    @classmethod
+    def plan(cls, cfg: ExperimentConfig, store: Any, run_id: str, stats: CallStats,
+             backend_factory: Callable[[ModelSpec], Backend] | None = None) -> "UnitEnv":
+        """Plan ``cfg`` (every config error raised here) and make its environment."""
+        planned = plan_strategies(cfg)
+        role_models = check_models(cfg, planned, check_specs=backend_factory is None)
+        return cls(cfg, planned, role_models, _tasks(cfg), store, run_id, stats, backend_factory or create_backend)
+
+    def caller(self, spec: ModelSpec) -> ModelCaller:
+        key = model_key(spec)
+        if key not in self.callers:
+            self.callers[key] = ModelCaller.for_spec(spec, self.store, self.run_id, self.stats,
+                                                     lambda: self.factory(spec))
+        return self.callers[key]
+
+    def take_server_stats(self) -> list[tuple[str, list[ServerStats]]]:
+        """(model, per-server figures since the last take) of every caller with any."""
+        return [(c.model_id, st) for c in self.callers.values() if (st := c.take_server_stats())]
+
+    def save_server_stats(self, store: RunStore) -> None:
+        for model, st in self.take_server_stats():
+            store.add_server_stats(self.run_id, model, st)
+
+    async def aclose(self) -> None:
+        for c in self.callers.values():
+            await c.aclose()
+
+
+async def run_unit_payload(env: UnitEnv, u: UnitPayload) -> UnitOutcome:
+    """Solve one unit: its strategy over its context, then grading; a failure of the unit is
+    an outcome with ``error`` set, never raised (a test script running out is raised).
+
+    The one seam between the executors (local, Ray) and the per-unit work."""
+    ps = env.planned[u.strategy_label]
+    task = env.tasks[u.task_label]
+    roles = env.role_models[f"{u.model.label}|{ps.label}"]
+    gateways = {role: UnitGateway(env.caller(spec), u.key) for role, spec in roles.items()}
+    trace = Trace(strategy=ps.label, problem_id=u.problem.id, model=u.model.label)
+    ctx = StrategyContext(u.problem, task, gateways, trace, params=env.base_params, prompts=ps.prompts,
+                          seed=env.cfg.seed, strategy_name=ps.sdef.name)
+    start = time.perf_counter()
+    try:
+        await ps.sdef.fn(ctx, ps.params)
+    except ScriptExhausted:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failed unit is stored, the run goes on
+        error = exc.error if isinstance(exc, CallFailed) else f"{type(exc).__name__}: {exc}"
+        return UnitOutcome(u.key, failed_result(trace, u.task_label, time.perf_counter() - start, error), trace,
+                           error)
+    grade_trace(trace, task, u.problem)
+    result = build_result(trace, u.task_label, time.perf_counter() - start, oracle=ps.sdef.is_oracle(ps.params))
+    return UnitOutcome(u.key, result, trace)
