@@ -184,6 +184,7 @@ def show(
         f"model calls: {made} made, {cached} from cache")
     if info.config.get("kind") == "served":
         _print_served(results, info.config)
+        _print_servers(st, info.id)
         return
     print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
     _print_revision(st, info.id)

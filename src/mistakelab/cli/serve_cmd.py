@@ -18,7 +18,9 @@ from mistakelab.cli.options import parse_named
 
 @app.command()
 def serve(
-    upstream: Optional[str] = typer.Option(None, help="OpenAI-compatible server to sit in front of (its /v1 URL)."),
+    upstream: Optional[list[str]] = typer.Option(
+        None, help="OpenAI-compatible server to sit in front of (its /v1 URL); repeat it for a pool of servers "
+                   "of the same models, each 'URL [weight=W] [max_concurrency=C]'."),
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Served model: the upstream's model name, or an embedded model "
                                              "(default without --upstream: qwen2.5-coder-0.5b)."),
@@ -57,7 +59,8 @@ def serve(
         options = {k: v for k, v in parse_named("x:" + ",".join(option or [])).items() if k != "name"}
     except ValueError as exc:
         fail(f"--strategy/--option: {exc}")
-    cfg = ServeConfig(backend="openai" if upstream else "local", upstream=upstream,
+    one = len(upstream or []) == 1 and " " not in upstream[0].strip()  # type: ignore[index]
+    cfg = ServeConfig(backend="openai" if upstream else "local", upstream=upstream[0] if one else upstream,  # type: ignore[index]
                       model=model or (None if upstream else "qwen2.5-coder-0.5b"), strategy=strategy,
                       store=store, name=name, timeout=timeout, max_concurrency=concurrency,
                       upstream_retries=upstream_retries, upstream_key_env=upstream_key_env, api_key=api_key,

@@ -295,6 +295,8 @@ class RunStore:
     # -- servers of a pool ----------------------------------------------------------------
     def add_server_stats(self, run_id: str, model: str, stats: Sequence[ServerStats]) -> None:
         """Add per-server figures (deltas) of ``model`` to the run's totals."""
+        if not stats:
+            return
         self._enqueue(*[(
             "INSERT INTO server_calls VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (run_id, model, server) DO UPDATE SET "
             "calls=calls+excluded.calls, failures=failures+excluded.failures, "
