@@ -138,11 +138,19 @@ def run(
     temperature: Optional[float] = typer.Option(None, help="Default temperature."),
     store: Optional[str] = typer.Option(None, help=f"Run store file (default {DEFAULT_STORE})."),
     name: Optional[str] = typer.Option(None, help="Experiment name (part of the run id)."),
+    shard: Optional[str] = typer.Option(None, help="Run only shard i of n ('i/n', 1-based: a deterministic "
+                                                   "slice of the problems) into --store; join the shard stores "
+                                                   "with 'mistakelab merge'."),
 ) -> None:
     """Run (or resume) an experiment and print its results table."""
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
-    from mistakelab.runner import ConfigError, run_experiment
+    from mistakelab.runner import ConfigError, parse_shard, run_experiment
+
+    try:
+        sliced = None if shard is None else parse_shard(shard)
+    except ValueError as exc:
+        raise CliError(f"flag --shard: {exc}") from None
 
     flags = dict(model=model, backend=backend, base_url=base_url, task=task, strategy=strategy,
                  n_problems=n_problems, seed=seed, concurrency=concurrency, max_tokens=max_tokens,
@@ -153,7 +161,7 @@ def run(
     bar = RunProgress(console, header=lambda: say("run ", (cfg.run_id(), "bold"), " → store ", cfg.store))
     try:
         with bar:
-            summary = asyncio.run(run_experiment(cfg, progress=bar))
+            summary = asyncio.run(run_experiment(cfg, progress=bar, shard=sliced))
     except ConfigError as exc:
         raise CliError(_origin(str(exc), config, from_flags)) from None
     say(f"units: {summary.units_done} done now, {summary.units_skipped} already done; "

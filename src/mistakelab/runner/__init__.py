@@ -10,7 +10,7 @@ from mistakelab.runner.config import (
 )
 from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway, cache_identity
 from mistakelab.runner.plan import PlannedStrategy, plan_strategies
-from mistakelab.runner.run import RunSummary, run_experiment, unit_key
+from mistakelab.runner.run import RunSummary, parse_shard, run_experiment, unit_key
 
 __all__ = [
     "CallStats",
@@ -26,6 +26,7 @@ __all__ = [
     "failed_result",
     "load_config",
     "parse_config",
+    "parse_shard",
     "plan_strategies",
     "run_experiment",
     "unit_key",

@@ -106,6 +106,36 @@ class UnitOutcome:
     error: str | None = None
 
 
+def in_shard(position: int, shard: tuple[int, int]) -> bool:
+    """Whether the problem at ``position`` (0-based, over the run's tasks in order) is in
+    shard ``i`` of ``n``: every model and strategy of a problem go to one shard (so they share
+    its cache), problems dealt out in turn.
+
+    Example:
+        >>> [p for p in range(7) if in_shard(p, (2, 3))]
+        [1, 4]
+    """
+    i, n = shard
+    return position % n == i - 1
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` (1 <= i <= n) -> ``(i, n)``; ``ValueError`` otherwise.
+
+    Example:
+        >>> parse_shard("2/3")
+        (2, 3)
+    """
+    i, slash, n = text.partition("/")
+    try:
+        shard = (int(i), int(n))
+    except ValueError:
+        shard = (0, 0)
+    if not slash or not 1 <= shard[0] <= shard[1]:
+        raise ValueError(f"expected i/n with 1 <= i <= n (shard i of n), got {text!r}")
+    return shard
+
+
 def _tasks(cfg: ExperimentConfig) -> dict[str, Task]:
     out = {}
     for t in cfg.tasks:
@@ -134,8 +164,12 @@ async def run_experiment(
     backend_factory: Callable[[ModelSpec], Backend] | None = None,
     progress: Callable[[str, Any], None] | None = None,
     store: RunStore | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> RunSummary:
     """Run (or resume) ``cfg``; ``backend_factory`` replaces the registry (tests, notebooks).
+
+    ``shard=(i, n)`` runs only shard ``i`` of ``n`` (1-based, see :func:`in_shard`); the run
+    keeps its id, so the shard stores merge into the full run (``mistakelab merge``).
 
     Raises :class:`ConfigError` before any model call when the config cannot run.
     ``progress(event, payload)`` receives ``("start", total)``, ``("unit", result)``,
@@ -152,6 +186,7 @@ async def run_experiment(
     notify = progress or (lambda event, payload: None)
 
     units: list[UnitPayload] = []
+    position = -1  # of the problem, over all tasks
     for tspec in cfg.tasks:
         task = tasks[tspec.label]
         problems = store.load_problems(run_id, tspec.label)
@@ -160,6 +195,9 @@ async def run_experiment(
             store.save_problems(run_id, tspec.label, problems)
         _check_problems(planned, tspec.label, problems)
         for p in problems:
+            position += 1
+            if shard is not None and not in_shard(position, shard):
+                continue
             for m in cfg.models:
                 for ps in planned.values():
                     units.append(UnitPayload(unit_key(m.label, tspec.label, ps.label, p.id), m, tspec.label, p,
@@ -195,7 +233,8 @@ async def run_experiment(
         await env.aclose()
         env.save_server_stats(store)
         complete = len(store.finished_units(run_id)) == len(units)
-        store.set_status(run_id, "complete" if complete else "incomplete")
+        status = "complete" if complete else "incomplete"
+        store.set_status(run_id, status if shard is None else f"shard {shard[0]}/{shard[1]} {status}")
         summary.calls_made, summary.calls_cached = stats.made, stats.cached
         summary.seconds = time.perf_counter() - t0
         if own_store:

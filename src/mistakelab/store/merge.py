@@ -4,8 +4,9 @@ Every run of every source store is copied: its row, problems, units, call log, c
 cache, long texts and per-server figures. A unit found in several sources is kept once
 when the copies agree (the same result, timing aside); a unit *done* in one source and
 *failed* in another is kept done. Copies that disagree are a conflict: the merge is refused,
-naming the run, the unit and both stores, and nothing is written. So are a run whose config
-or a problem whose text differs between sources.
+naming the run, the unit and both stores, and nothing is written; so is a problem whose text
+differs between sources. (A run's id is a hash of the config fields that define its results,
+so one id means one experiment, wherever each shard ran and whatever its store was called.)
 
 Example:
     >>> import tempfile, pathlib
@@ -84,10 +85,7 @@ def _merge(db: sqlite3.Connection, sources: list[tuple[str, Path]]) -> MergeSumm
         src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             for run_id, config in src.execute("SELECT id, config_json FROM runs"):
-                seen = runs.setdefault(run_id, (config, name))
-                if json.loads(seen[0]) != json.loads(config):
-                    raise MergeConflict(f"run {run_id}: its config differs between {seen[1]} and {name}; "
-                                        "merge refused, nothing written")
+                runs.setdefault(run_id, (config, name))  # the id is a hash of what defines the run
             for run_id, task, pid, doc in src.execute("SELECT run_id, task, problem_id, problem_json FROM problems"):
                 seen_p = problems.setdefault((run_id, task, pid), (doc, name))
                 if seen_p[0] != doc:
