@@ -138,6 +138,10 @@ def run(
     temperature: Optional[float] = typer.Option(None, help="Default temperature."),
     store: Optional[str] = typer.Option(None, help=f"Run store file (default {DEFAULT_STORE})."),
     name: Optional[str] = typer.Option(None, help="Experiment name (part of the run id)."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
+                                      help="Run the units on a Ray cluster: its address ('auto', 'host:6379', "
+                                           "'ray://host:10001'), or 'local' for a new cluster of this machine; "
+                                           "the config's [execution] table says more."),
     shard: Optional[str] = typer.Option(None, help="Run only shard i of n ('i/n', 1-based: a deterministic "
                                                    "slice of the problems) into --store; join the shard stores "
                                                    "with 'mistakelab merge'."),
@@ -156,6 +160,8 @@ def run(
                  n_problems=n_problems, seed=seed, concurrency=concurrency, max_tokens=max_tokens,
                  temperature=temperature, store=store, name=name)
     cfg = _build_config(config, **flags)
+    if ray is not None:
+        cfg = cfg.model_copy(update={"execution": cfg.execution.model_copy(update={"engine": "ray", "address": ray})})
     from_flags = {sec for sec, flag in (("models", model), ("tasks", task), ("strategies", strategy)) if flag}
 
     bar = RunProgress(console, header=lambda: say("run ", (cfg.run_id(), "bold"), " → store ", cfg.store))

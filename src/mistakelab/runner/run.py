@@ -212,14 +212,22 @@ async def run_experiment(
         notify("skip", None)
 
     stats.listeners.append(lambda st: notify("calls", st))
-    sem = asyncio.Semaphore(cfg.concurrency)
     summary = RunSummary(run_id, Path(cfg.store), len(units), 0, len(units) - len(pending))
+    ray = None
+    if cfg.execution.engine == "ray" and pending:
+        from mistakelab.runner.ray_executor import RayExecutor
+
+        ray = RayExecutor(cfg, run_id, store, stats, backend_factory)
+        await ray.start()
+        notify("ray_workers", ray)
+    sem = asyncio.Semaphore(ray.capacity() if ray else cfg.concurrency)
 
     async def run_unit(u: UnitPayload) -> None:
         async with sem:
-            out = await run_unit_payload(env, u)
+            out = await ray.run(u) if ray else await run_unit_payload(env, u)
+        if ray is None:
+            env.save_server_stats(store)
         store.save_unit(run_id, out.key, out.result, out.trace)
-        env.save_server_stats(store)
         if out.error is not None:
             summary.unit_errors.append(f"{out.key}: {out.error}")
             notify("unit_error", out.key)
@@ -230,6 +238,8 @@ async def run_experiment(
     try:
         await asyncio.gather(*(run_unit(u) for u in pending))
     finally:
+        if ray is not None:
+            await ray.close()
         await env.aclose()
         env.save_server_stats(store)
         complete = len(store.finished_units(run_id)) == len(units)

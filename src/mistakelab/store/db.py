@@ -279,6 +279,14 @@ class RunStore:
             return Completion.model_validate_json(self._unpacked(r[0])).model_copy(update={"cached": True})
         return None
 
+    def unit_completions(self, run_id: str, unit_key: str) -> dict[str, str]:
+        """Cache key -> completion JSON of the calls a unit made in earlier, unfinished attempts
+        (what a worker elsewhere needs to resume it from the cache)."""
+        self.flush()
+        return {r[0]: self._unpacked(r[1]) for r in self._rows(
+            "SELECT cc.key, cc.completion_json FROM calls c JOIN completion_cache cc ON cc.key = c.cache_key "
+            "WHERE c.run_id=? AND c.unit_key=?", (run_id, unit_key))}
+
     def call_counts(self, run_id: str) -> tuple[int, int]:
         """(calls sent to a model, calls served from the cache) for a run."""
         self.flush()

@@ -1,0 +1,28 @@
+"""What Ray workers of the tests import by name (this folder and tests/ are on their
+PYTHONPATH): the toy task, and a scripted model whose answers depend on the question and
+the seed only, so any worker gives the same answer to the same call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import conftest  # noqa: F401  (registers the toy_add task on the worker)
+from mistakelab.backends import ScriptedBackend
+
+#: seconds each scripted call takes (set per test: a worker is killed while calls are in flight)
+DELAY = {"s": 0.0}
+
+
+def solve(messages: Any, params: Any) -> str:
+    """Right, except for some (problem, seed) pairs."""
+    a, b = map(int, re.search(r"(\d+) \+ (\d+)", messages[-1].content).groups())
+    return f"so \\boxed{{{a + b + ((a + (params.seed or 0)) % 3 == 0)}}}"
+
+
+def scripted(spec: Any) -> ScriptedBackend:
+    return ScriptedBackend(solve, model_id=spec.model, delay=DELAY["s"])
+
+
+def slow_scripted(spec: Any) -> ScriptedBackend:
+    return ScriptedBackend(solve, model_id=spec.model, delay=0.2)

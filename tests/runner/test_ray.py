@@ -1,0 +1,91 @@
+"""The Ray executor on a local cluster started here (2 worker CPUs): the same results as a
+local run of the same config, and a worker killed mid-run loses and doubles nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from mistakelab.runner import parse_config, run_experiment  # noqa: E402
+from mistakelab.store import RunStore  # noqa: E402
+from ray_fixtures import scripted, slow_scripted  # noqa: E402
+
+pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    paths = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)  # the workers import ray_fixtures
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, address="local")
+    yield
+    ray.shutdown()
+
+
+def _cfg(store: Path, engine: str, n: int = 8):  # type: ignore[no-untyped-def]
+    return parse_config({"name": "ray", "store": str(store), "n_problems": n, "concurrency": 4,
+                         "execution": {"engine": engine, "workers": 2},
+                         "models": [{"backend": "scripted", "model": "m", "options": {"outputs": []}}],
+                         "tasks": [{"name": "toy_add"}],
+                         "strategies": [{"name": "cot"}, {"name": "self_consistency", "k": 3, "temperature": 0.7}]})
+
+
+def _units(store: Path, run_id: str) -> dict[str, dict]:
+    st = RunStore(store)
+    try:
+        return {u.unit_key: {**u.result.model_dump(), "seconds": 0} for u in st.units(run_id)}
+    finally:
+        st.close()
+
+
+def _calls_once(store: Path) -> tuple[int, set[int]]:
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT unit_key, cache_key, COUNT(*) FROM calls GROUP BY unit_key, cache_key").fetchall()
+    return len(rows), {n for *_, n in rows}
+
+
+def test_ray_run_equals_local_run(tmp_path: Path, cluster) -> None:
+    local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local"), backend_factory=scripted))
+    on_ray = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray"), backend_factory=scripted))
+    assert on_ray.run_id == local.run_id and on_ray.units_done == local.units_done == 16
+    assert _units(tmp_path / "ray.db", on_ray.run_id) == _units(tmp_path / "local.db", local.run_id)
+    assert (on_ray.calls_made, on_ray.calls_cached) == (local.calls_made, local.calls_cached)
+    assert _calls_once(tmp_path / "ray.db") == _calls_once(tmp_path / "local.db")
+    again = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray"), backend_factory=scripted))
+    assert again.units_done == 0 and again.units_skipped == 16  # resumed by the driver: nothing to do
+
+
+def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, cluster) -> None:
+    executor = None
+    killed: list[int] = []
+    in_flight: list[int] = []
+    done = 0
+
+    def progress(event: str, payload: object) -> None:
+        nonlocal executor, done
+        if event == "ray_workers":
+            executor = payload
+        elif event == "unit":
+            done += 1
+            if done == 4 and not killed:  # the other units are in flight on both workers
+                in_flight.append(executor.busy[0])  # type: ignore[union-attr]
+                killed.append(executor.worker_pids[0])  # type: ignore[union-attr]
+                os.kill(killed[0], signal.SIGKILL)
+
+    summary = asyncio.run(run_experiment(_cfg(tmp_path / "kill.db", "ray", n=10), backend_factory=slow_scripted,
+                                         progress=progress))
+    assert killed and in_flight[0] > 0  # it died holding units
+    assert summary.unit_errors == [] and summary.units_done == summary.units_total == 20  # 0 lost
+    assert len(_units(tmp_path / "kill.db", summary.run_id)) == 20
+    rows, counts = _calls_once(tmp_path / "kill.db")
+    assert rows == 10 + 10 * 3 and counts == {1}  # 0 doubled: each call logged once
+    local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", n=10), backend_factory=scripted))
+    assert _units(tmp_path / "kill.db", summary.run_id) == _units(tmp_path / "local.db", local.run_id)
