@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,22 +20,24 @@ from ray_fixtures import scripted, slow_scripted  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
+FAKE_VLLM = str(HERE.parent / "backends" / "fake_vllm")  # a stand-in vllm package (no GPU here)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    paths = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)  # the workers import ray_fixtures
+    paths = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "src"), FAKE_VLLM, os.environ.get("PYTHONPATH", "")]
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)  # the workers import ray_fixtures, vllm
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, address="local")
     yield
     ray.shutdown()
 
 
-def _cfg(store: Path, engine: str, n: int = 8):  # type: ignore[no-untyped-def]
+def _cfg(store: Path, engine: str, n: int = 8, model: dict | None = None,  # type: ignore[no-untyped-def]
+         task: str = "toy_add"):
     return parse_config({"name": "ray", "store": str(store), "n_problems": n, "concurrency": 4,
                          "execution": {"engine": engine, "workers": 2},
-                         "models": [{"backend": "scripted", "model": "m", "options": {"outputs": []}}],
-                         "tasks": [{"name": "toy_add"}],
+                         "models": [model or {"backend": "scripted", "model": "m", "options": {"outputs": []}}],
+                         "tasks": [{"name": task}],
                          "strategies": [{"name": "cot"}, {"name": "self_consistency", "k": 3, "temperature": 0.7}]})
 
 
@@ -76,8 +79,9 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, clust
         elif event == "unit":
             done += 1
             if done == 4 and not killed:  # the other units are in flight on both workers
-                in_flight.append(executor.busy[0])  # type: ignore[union-attr]
-                killed.append(executor.worker_pids[0])  # type: ignore[union-attr]
+                busiest = max(range(2), key=executor.busy.__getitem__)  # type: ignore[union-attr]
+                in_flight.append(executor.busy[busiest])  # type: ignore[union-attr]
+                killed.append(executor.worker_pids[busiest])  # type: ignore[union-attr]
                 os.kill(killed[0], signal.SIGKILL)
 
     summary = asyncio.run(run_experiment(_cfg(tmp_path / "kill.db", "ray", n=10), backend_factory=slow_scripted,
@@ -89,3 +93,14 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, clust
     assert rows == 10 + 10 * 3 and counts == {1}  # 0 doubled: each call logged once
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", n=10), backend_factory=scripted))
     assert _units(tmp_path / "kill.db", summary.run_id) == _units(tmp_path / "local.db", local.run_id)
+
+
+def test_workers_start_their_own_vllm_engine(tmp_path: Path, cluster, monkeypatch) -> None:
+    model = {"backend": "vllm", "model": "fake-7b", "options": {"gpu_memory_utilization": 0.8}}
+    # a packaged task: the workers know the registry's tasks (not the tests' toy task)
+    on_ray = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray", model=model, task="gsm8k_sample")))
+    assert "vllm" not in sys.modules  # the driver only planned: each worker built its engine
+    monkeypatch.syspath_prepend(FAKE_VLLM)
+    local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", model=model, task="gsm8k_sample")))
+    assert on_ray.unit_errors == [] and on_ray.units_done == 16
+    assert _units(tmp_path / "ray.db", on_ray.run_id) == _units(tmp_path / "local.db", local.run_id)
