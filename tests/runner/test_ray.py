@@ -16,7 +16,8 @@ ray = pytest.importorskip("ray")
 
 from mistakelab.runner import parse_config, run_experiment  # noqa: E402
 from mistakelab.store import RunStore  # noqa: E402
-from ray_fixtures import scripted, slow_scripted  # noqa: E402
+from mistakelab.backends import ScriptedBackend  # noqa: E402
+from ray_fixtures import scripted, slow_scripted, solve  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
@@ -104,3 +105,21 @@ def test_workers_start_their_own_vllm_engine(tmp_path: Path, cluster, monkeypatc
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", model=model, task="gsm8k_sample")))
     assert on_ray.unit_errors == [] and on_ray.units_done == 16
     assert _units(tmp_path / "ray.db", on_ray.run_id) == _units(tmp_path / "local.db", local.run_id)
+
+
+def test_an_unfinished_unit_resumes_on_a_worker_from_its_calls(tmp_path: Path, cluster) -> None:
+    asked: list[int] = []
+
+    def flaky(messages, params):  # type: ignore[no-untyped-def]
+        if "What is 0 + 1?" in messages[-1].content:
+            asked.append(1)
+            if len(asked) == 2:
+                raise ConnectionError("server went away")
+        return solve(messages, params)
+
+    first = asyncio.run(run_experiment(_cfg(tmp_path / "r.db", "local", n=3),
+                                       backend_factory=lambda spec: ScriptedBackend(flaky)))
+    assert first.units_failed == 1  # self-consistency on problem 0: two of its three samples stored
+    again = asyncio.run(run_experiment(_cfg(tmp_path / "r.db", "ray", n=3), backend_factory=scripted))
+    assert again.unit_errors == [] and again.units_done == 1 and again.units_skipped == 5
+    assert (again.calls_made, again.calls_cached) == (1, 2)  # the worker got the unit's two earlier answers

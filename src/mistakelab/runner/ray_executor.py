@@ -123,6 +123,7 @@ class RayExecutor:
         self.busy: list[int] = []
         self._started_ray = False
         self.worker_pids: list[int] = []
+        self.prior: dict[str, dict[str, str]] = {}
 
     async def start(self) -> None:
         ray = _ray()
@@ -138,6 +139,7 @@ class RayExecutor:
         actor = ray.remote(num_cpus=1, num_gpus=ex.worker_gpus, max_restarts=-1,
                            max_task_retries=-1, max_concurrency=self.cfg.concurrency)(UnitWorker)
         cfg = self.cfg.model_dump(mode="json", by_alias=True)
+        self.prior = self.store.unit_completions(self.run_id)  # of units an earlier run left unfinished
         self.workers = [actor.remote(cfg, self.run_id, self.backend_factory) for _ in range(n)]
         self.busy = [0] * n
         #: the workers' process ids once they are up (a worker that fails to start raises here)
@@ -147,8 +149,7 @@ class RayExecutor:
         i = min(range(len(self.workers)), key=self.busy.__getitem__)
         self.busy[i] += 1
         try:
-            out, calls, servers = await self.workers[i].run.remote(unit, self.store.unit_completions(self.run_id,
-                                                                                                      unit.key))
+            out, calls, servers = await self.workers[i].run.remote(unit, self.prior.pop(unit.key, {}))
         finally:
             self.busy[i] -= 1
         for unit_key, key, model, purpose, messages, params, completion in calls:

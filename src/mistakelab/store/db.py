@@ -279,13 +279,17 @@ class RunStore:
             return Completion.model_validate_json(self._unpacked(r[0])).model_copy(update={"cached": True})
         return None
 
-    def unit_completions(self, run_id: str, unit_key: str) -> dict[str, str]:
-        """Cache key -> completion JSON of the calls a unit made in earlier, unfinished attempts
-        (what a worker elsewhere needs to resume it from the cache)."""
+    def unit_completions(self, run_id: str) -> dict[str, dict[str, str]]:
+        """Unit key -> (cache key -> completion JSON) of the successful calls every unit of the
+        run made so far (what a worker elsewhere needs to resume an unfinished unit from the
+        cache); one query."""
         self.flush()
-        return {r[0]: self._unpacked(r[1]) for r in self._rows(
-            "SELECT cc.key, cc.completion_json FROM calls c JOIN completion_cache cc ON cc.key = c.cache_key "
-            "WHERE c.run_id=? AND c.unit_key=?", (run_id, unit_key))}
+        out: dict[str, dict[str, str]] = {}
+        for unit, key, doc in self._rows(
+                "SELECT c.unit_key, cc.key, cc.completion_json FROM calls c "
+                "JOIN completion_cache cc ON cc.key = c.cache_key WHERE c.run_id=?", (run_id,)):
+            out.setdefault(unit, {})[key] = self._unpacked(doc)
+        return out
 
     def call_counts(self, run_id: str) -> tuple[int, int]:
         """(calls sent to a model, calls served from the cache) for a run."""
