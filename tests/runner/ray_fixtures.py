@@ -1,14 +1,17 @@
 """What Ray workers of the tests import by name (this folder and tests/ are on their
 PYTHONPATH): the toy task, and a scripted model whose answers depend on the question and
-the seed only, so any worker gives the same answer to the same call."""
+the seed only, so any worker (or shard) gives the same answer to the same call; and the
+stored results of a run, to compare two runs."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import conftest  # noqa: F401  (registers the toy_add task on the worker)
 from mistakelab.backends import ScriptedBackend
+from mistakelab.store import RunStore
 
 #: seconds each scripted call takes (set per test: a worker is killed while calls are in flight)
 DELAY = {"s": 0.0}
@@ -26,3 +29,12 @@ def scripted(spec: Any) -> ScriptedBackend:
 
 def slow_scripted(spec: Any) -> ScriptedBackend:
     return ScriptedBackend(solve, model_id=spec.model, delay=0.2)
+
+
+def results(store: Path, run_id: str) -> dict[str, dict[str, Any]]:
+    """Unit key -> stored result of a run, its timing left out."""
+    st = RunStore(store)
+    try:
+        return {u.unit_key: {**u.result.model_dump(), "seconds": 0} for u in st.units(run_id) if u.result}
+    finally:
+        st.close()

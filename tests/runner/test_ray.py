@@ -17,7 +17,7 @@ ray = pytest.importorskip("ray")
 from mistakelab.runner import parse_config, run_experiment  # noqa: E402
 from mistakelab.store import RunStore  # noqa: E402
 from mistakelab.backends import ScriptedBackend  # noqa: E402
-from ray_fixtures import scripted, slow_scripted, solve  # noqa: E402
+from ray_fixtures import results, scripted, slow_scripted, solve  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
@@ -42,14 +42,6 @@ def _cfg(store: Path, engine: str, n: int = 8, model: dict | None = None,  # typ
                          "strategies": [{"name": "cot"}, {"name": "self_consistency", "k": 3, "temperature": 0.7}]})
 
 
-def _units(store: Path, run_id: str) -> dict[str, dict]:
-    st = RunStore(store)
-    try:
-        return {u.unit_key: {**u.result.model_dump(), "seconds": 0} for u in st.units(run_id)}
-    finally:
-        st.close()
-
-
 def _calls_once(store: Path) -> tuple[int, set[int]]:
     with sqlite3.connect(store) as db:
         rows = db.execute("SELECT unit_key, cache_key, COUNT(*) FROM calls GROUP BY unit_key, cache_key").fetchall()
@@ -60,7 +52,7 @@ def test_ray_run_equals_local_run(tmp_path: Path, cluster) -> None:
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local"), backend_factory=scripted))
     on_ray = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray"), backend_factory=scripted))
     assert on_ray.run_id == local.run_id and on_ray.units_done == local.units_done == 16
-    assert _units(tmp_path / "ray.db", on_ray.run_id) == _units(tmp_path / "local.db", local.run_id)
+    assert results(tmp_path / "ray.db", on_ray.run_id) == results(tmp_path / "local.db", local.run_id)
     assert (on_ray.calls_made, on_ray.calls_cached) == (local.calls_made, local.calls_cached)
     assert _calls_once(tmp_path / "ray.db") == _calls_once(tmp_path / "local.db")
     again = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray"), backend_factory=scripted))
@@ -89,11 +81,11 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, clust
                                          progress=progress))
     assert killed and in_flight[0] > 0  # it died holding units
     assert summary.unit_errors == [] and summary.units_done == summary.units_total == 20  # 0 lost
-    assert len(_units(tmp_path / "kill.db", summary.run_id)) == 20
+    assert len(results(tmp_path / "kill.db", summary.run_id)) == 20
     rows, counts = _calls_once(tmp_path / "kill.db")
     assert rows == 10 + 10 * 3 and counts == {1}  # 0 doubled: each call logged once
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", n=10), backend_factory=scripted))
-    assert _units(tmp_path / "kill.db", summary.run_id) == _units(tmp_path / "local.db", local.run_id)
+    assert results(tmp_path / "kill.db", summary.run_id) == results(tmp_path / "local.db", local.run_id)
 
 
 def test_workers_start_their_own_vllm_engine(tmp_path: Path, cluster, monkeypatch) -> None:
@@ -104,7 +96,7 @@ def test_workers_start_their_own_vllm_engine(tmp_path: Path, cluster, monkeypatc
     monkeypatch.syspath_prepend(FAKE_VLLM)
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", model=model, task="gsm8k_sample")))
     assert on_ray.unit_errors == [] and on_ray.units_done == 16
-    assert _units(tmp_path / "ray.db", on_ray.run_id) == _units(tmp_path / "local.db", local.run_id)
+    assert results(tmp_path / "ray.db", on_ray.run_id) == results(tmp_path / "local.db", local.run_id)
 
 
 def test_an_unfinished_unit_resumes_on_a_worker_from_its_calls(tmp_path: Path, cluster) -> None:

@@ -19,12 +19,7 @@ from mistakelab.cli import app
 from mistakelab.runner import parse_config, parse_shard, run_experiment
 from mistakelab.store import RunStore
 from mistakelab.store.merge import MergeConflict, merge_stores
-
-
-def solve(messages, params) -> str:  # type: ignore[no-untyped-def]
-    """Right, except for some (problem, seed) pairs: answers differ by problem and sample."""
-    a, b = map(int, re.search(r"(\d+) \+ (\d+)", messages[-1].content).groups())
-    return f"so \\boxed{{{a + b + ((a + (params.seed or 0)) % 3 == 0)}}}"
+from ray_fixtures import results, solve
 
 
 def _cfg(store: Path):  # type: ignore[no-untyped-def]
@@ -39,26 +34,18 @@ def _run(store: Path, shard=None):  # type: ignore[no-untyped-def]
     return asyncio.run(run_experiment(_cfg(store), backend_factory=lambda spec: ScriptedBackend(solve), shard=shard))
 
 
-def _units(store: Path, run_id: str) -> dict[str, dict]:
-    st = RunStore(store)
-    try:
-        return {u.unit_key: {**u.result.model_dump(), "seconds": 0} for u in st.units(run_id)}
-    finally:
-        st.close()
-
-
 def test_three_shards_merged_equal_one_full_run(tmp_path: Path) -> None:
     full = _run(tmp_path / "full.db")
     shards = [_run(tmp_path / f"s{i}.db", (i, 3)) for i in (1, 2, 3)]
     assert [s.units_total for s in shards] == [8, 6, 6]  # problems 0,3,6,9 / 1,4,7 / 2,5,8; two strategies
     assert {s.run_id for s in shards} == {full.run_id}
-    keys = [set(_units(tmp_path / f"s{i}.db", full.run_id)) for i in (1, 2, 3)]
+    keys = [set(results(tmp_path / f"s{i}.db", full.run_id)) for i in (1, 2, 3)]
     assert not (keys[0] & keys[1]) and not (keys[1] & keys[2]) and not (keys[0] & keys[2])
 
     summary = merge_stores([tmp_path / f"s{i}.db" for i in (1, 2, 3)], tmp_path / "merged.db")
     assert summary.runs == 1 and summary.units == 20 and summary.duplicates == 0
-    merged = _units(tmp_path / "merged.db", full.run_id)
-    assert merged == _units(tmp_path / "full.db", full.run_id)
+    merged = results(tmp_path / "merged.db", full.run_id)
+    assert merged == results(tmp_path / "full.db", full.run_id)
     assert len({r["correct"] for r in merged.values()}) == 2  # some right, some wrong: a real comparison
     st = RunStore(tmp_path / "merged.db")
     assert st.get_run(full.run_id).status == "complete"
