@@ -21,7 +21,8 @@ def vllm(monkeypatch):  # type: ignore[no-untyped-def]
     import vllm as fake
 
     fake.CALLS.clear()
-    return fake
+    yield fake
+    sys.modules.pop("vllm", None)
 
 
 def test_engine_args_samples_and_logprobs(vllm) -> None:  # type: ignore[no-untyped-def]

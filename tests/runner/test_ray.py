@@ -90,11 +90,13 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path: Path, clust
 
 def test_workers_start_their_own_vllm_engine(tmp_path: Path, cluster, monkeypatch) -> None:
     model = {"backend": "vllm", "model": "fake-7b", "options": {"gpu_memory_utilization": 0.8}}
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
     # a packaged task: the workers know the registry's tasks (not the tests' toy task)
     on_ray = asyncio.run(run_experiment(_cfg(tmp_path / "ray.db", "ray", model=model, task="gsm8k_sample")))
     assert "vllm" not in sys.modules  # the driver only planned: each worker built its engine
     monkeypatch.syspath_prepend(FAKE_VLLM)
     local = asyncio.run(run_experiment(_cfg(tmp_path / "local.db", "local", model=model, task="gsm8k_sample")))
+    sys.modules.pop("vllm", None)  # the stand-in stays out of later tests
     assert on_ray.unit_errors == [] and on_ray.units_done == 16
     assert results(tmp_path / "ray.db", on_ray.run_id) == results(tmp_path / "local.db", local.run_id)
 
