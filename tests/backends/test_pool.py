@@ -16,6 +16,7 @@ from mistakelab.backends.pool import NoServer, PooledOpenAIBackend, ServerPool, 
 from mistakelab.backends.servers import parse_servers
 from mistakelab.cli import app
 from mistakelab.core.types import GenParams, Message
+from mistakelab.report.html import render_report
 from mistakelab.runner import cache_identity, parse_config, run_experiment
 from mistakelab.store import RunStore
 
@@ -173,6 +174,8 @@ def test_three_servers_one_killed_mid_run_and_restarted(tmp_path: Path) -> None:
     assert sum(s.answered for s in per_server.values()) == 160  # each call answered once, by one server
     assert per_server[victim.url].downs >= 1 and per_server[victim.url].failures >= 1
     assert answered_after_restart > 0  # probed and back in the rotation
+    page = render_report(st, summary.run_id).html
+    assert 'id="servers"' in page and victim.url in page.split('id="servers"')[1]
     st.close()
 
     shown = CliRunner().invoke(app, ["show", summary.run_id, "--store", str(store)], terminal_width=200)
