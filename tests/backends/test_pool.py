@@ -192,3 +192,22 @@ def _answered(server: FakeServer) -> int:
 
     with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/stats", timeout=5) as r:
         return int(json.load(r)["answered"])
+
+
+def test_base_url_repeated_on_the_command_line(tmp_path: Path) -> None:
+    store = str(tmp_path / "cli.db")
+    with FakeServer(latency=0.0) as a, FakeServer(latency=0.0) as b:
+        flags = ["run", "--backend", "openai", "--model", "fake", "--base-url", a.url,
+                 "--base-url", f"{b.url} weight=2 max_concurrency=2", "--task", "toy_add", "-n", "6",
+                 "--store", store]
+        out = CliRunner().invoke(app, flags, terminal_width=200)
+        assert out.exit_code == 0, out.output
+    st = RunStore(store)
+    run = st.list_runs()[-1]
+    assert run.config["models"][0]["options"]["base_url"] == [a.url, f"{b.url} weight=2 max_concurrency=2"]
+    assert {s.server for _, s in st.server_stats(run.id)} <= {a.url, b.url}
+    assert sum(s.answered for _, s in st.server_stats(run.id)) == 6
+    st.close()
+    bad = CliRunner().invoke(app, ["run", "--backend", "openai", "--model", "m", "--base-url", "http://a/v1",
+                                   "--base-url", "http://b/v1 weigth=2", "--store", str(tmp_path / "x.db")])
+    assert bad.exit_code == 2 and "weigth" in bad.output and "Traceback" not in bad.output
