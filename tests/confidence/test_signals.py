@@ -12,7 +12,7 @@ from mistakelab.backends import ScriptedBackend
 from mistakelab.confidence import agreement, mean_entropy, mean_logprob, self_certainty
 from mistakelab.confidence.calibrate import calibration_report, collect_signals
 from mistakelab.core.types import Completion, GenParams, TokenLogprob
-from mistakelab.runner.gateway import CallStats, ModelCaller
+from mistakelab.runner.caller import CallStats, ModelCaller
 from mistakelab.store import RunStore
 
 from conftest import ToyAdd

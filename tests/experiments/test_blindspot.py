@@ -94,6 +94,32 @@ def test_run_places_the_error_and_figures_follow(tmp_path) -> None:  # type: ign
     assert asyncio.run(run_blindspot(cfg, backend_factory=lambda spec: again)) == run_id and not again.calls
 
 
+def test_a_strategy_bug_fails_its_unit_and_the_run_goes_on(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A bug in a probe (not a failed call) fails that unit with its error; every other unit
+    is still run and stored, and the failed ones are retried on the next run."""
+    import mistakelab.experiments.blindspot.run as bs_run
+
+    real = bs_run.probe
+
+    async def buggy(ctx, error, condition, cue):  # type: ignore[no-untyped-def]
+        if condition == "user":
+            raise ZeroDivisionError("a bug in the probe")
+        await real(ctx, error, condition, cue)
+
+    monkeypatch.setattr(bs_run, "probe", buggy)
+    store = str(tmp_path / "bs.db")
+    cfg = BlindspotConfig(model={"backend": "scripted", "model": "fake"}, n=3, levels=[1], store=store)
+    _, reply = _recording_model(lambda placement: True)
+    run_id = asyncio.run(run_blindspot(cfg, backend_factory=lambda spec: ScriptedBackend(reply)))
+    st = RunStore(store)
+    units = st.units(run_id)
+    st.close()
+    failed = [u for u in units if u.status == "failed"]
+    assert len(units) == 3 * 4 and {u.strategy for u in failed} == {"user"} and len(failed) == 3
+    assert failed[0].result.error == "ZeroDivisionError: a bug in the probe"
+    assert all(u.result.correct for u in units if u.status == "done")
+
+
 def test_level3_uses_a_stored_runs_wrong_solutions_cut_after_the_first_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
     task = create_task("igsm", {"min_ops": 3, "max_ops": 4})
     problems = task.load(3, 0)

@@ -14,7 +14,7 @@ from mistakelab.cli import app
 from mistakelab.core.memory import Memory
 from mistakelab.learn import RunSource
 from mistakelab.learn.correction import wrong_solutions
-from mistakelab.runner.gateway import cache_identity
+from mistakelab.runner.caller import cache_identity
 
 runner = CliRunner(env={"COLUMNS": "250"})
 

@@ -7,8 +7,8 @@ from rich.console import Console
 from mistakelab.core.types import Problem
 from mistakelab.locate import LocateRecord, build_locator
 from mistakelab.locate.base import LocatorResult
-from mistakelab.locate.bench import LocatorRun, Prediction
-from mistakelab.locate.build import by_problem
+from mistakelab.experiments.locate_bench import LocatorRun, Prediction
+from mistakelab.experiments.locate_build import by_problem
 from mistakelab.report.locate_table import locator_table
 
 
@@ -67,8 +67,8 @@ def test_a_display_label_does_not_change_the_calls(tmp_path) -> None:  # type: i
 
     from mistakelab.backends import ScriptedBackend
     from mistakelab.core.types import GenParams
-    from mistakelab.locate.bench import run_locators
-    from mistakelab.runner.gateway import CallStats, ModelCaller
+    from mistakelab.experiments.locate_bench import run_locators
+    from mistakelab.runner.caller import CallStats, ModelCaller
     from mistakelab.store import RunStore
 
     rec = LocateRecord(id="r", problem="Tom has 3 + 4 apples.", steps=["3 + 4 = 7", "So 7."], label=-1,

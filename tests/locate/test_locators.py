@@ -186,6 +186,24 @@ def test_rollout_all_good_and_soft_labels() -> None:
     assert res.first_error == 0 and res.step_scores and res.step_scores[0] == 0.5
 
 
+def test_a_locator_label_is_its_display_name_and_rollouts_rule_runs_as_asked() -> None:
+    """``-l rollout:k=2,label=soft`` used to run hard labels under a row titled "soft"."""
+    from mistakelab.cli.locate_cmd import _locator
+
+    def soft_policy():  # type: ignore[no-untyped-def]
+        calls = iter(["\\boxed{10}", "\\boxed{9}", "\\boxed{9}", "\\boxed{9}"])
+        return ScriptedBackend(lambda m, p: next(calls))
+
+    # step 0: 1 of 2 rollouts reach the gold (hard: good; soft at 0.75: bad); step 1: none
+    hard = asyncio.run(run_locator(build_locator("rollout:k=2,threshold=0.75"), REC, soft_policy()))
+    assert hard.first_error == 1
+    for spec, title in [("rollout:k=2,label=soft,threshold=0.75", "soft"),
+                        ("rollout:k=2,rule=soft,threshold=0.75,label=mine", "mine")]:
+        label, key, loc, model = _locator(spec)
+        assert label == title and "label" not in key and model is None and loc.params.rule == "soft"
+        assert asyncio.run(run_locator(loc, REC, soft_policy())).first_error == 0
+
+
 def test_arithmetic_and_combined_locators() -> None:
     res, _ = locate("arithmetic", [])
     assert res.first_error == 1 and res.marks is not None and res.marks[1].status == "wrong"
@@ -200,7 +218,7 @@ def test_records_roundtrip_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
     write_records(path, [REC])
     back = load_records(path)
-    assert back[0].steps == REC.steps and back[0].label == 1
+    assert back[0].steps == REC.steps and back[0].first_error == 1
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"problem": "p", "steps": ["a"], "label": 0, "final_answer_correct": False}) + "\n"
                    + json.dumps({"problem": "p", "steps": "a", "label": 0, "final_answer_correct": False}) + "\n")
@@ -226,9 +244,9 @@ def test_a_critic_index_past_the_last_step_is_no_first_error() -> None:
 
 
 def test_failed_model_calls_are_failed_records_not_wrong_predictions(tmp_path: Path) -> None:
-    from mistakelab.context.caller import CallStats, ModelCaller
+    from mistakelab.runner.caller import CallStats, ModelCaller
     from mistakelab.core.types import GenParams
-    from mistakelab.locate.bench import LocatorRun, run_locators
+    from mistakelab.experiments.locate_bench import LocatorRun, run_locators
     from mistakelab.store import RunStore
 
     records = [REC.model_copy(update={"id": f"r{i}", "problem": f"{REC.problem} ({i})"}) for i in range(3)]

@@ -13,7 +13,7 @@ from mistakelab.metrics.rounds import (change_rate, cumulative_accuracy, redacti
                                        turns_to_success, unique_answer_ratio, verify_pass_rates)
 from mistakelab.metrics.selfcorrect import rss
 from mistakelab.report.table import rounds_lines, summary_table
-from mistakelab.strategies import solve
+from mistakelab.runner import solve
 
 from conftest import ToyAdd
 

@@ -222,7 +222,7 @@ def test_locate_runs_keep_and_render_their_predictions(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     st = RunStore(store)
     preds = locate_predictions(st, "locate-0")
-    assert [(p.locator, p.record_id, p.label, p.pred) for p in preds] == [
+    assert [(p.locator, p.record_id, p.first_error, p.pred) for p in preds] == [
         ("arithmetic", "r-early", 2, 1), ("arithmetic", "r-exact", 0, 0), ("arithmetic", "r-cor", -1, -1),
         ("again", "r-early", 2, 1), ("again", "r-exact", 0, 0), ("again", "r-cor", -1, -1)]
     out = tmp_path / "loc.html"

@@ -136,7 +136,7 @@ def test_exact_step_on_igsm_marks_the_injected_step_and_uses_gold() -> None:
     assert ctx.trace.used_gold
     wrong = [i for i, v in enumerate(s.scores) if v == 0.0]
     steps = [st.text for st in s.steps]
-    assert wrong and bad.steps[bad.label] in steps[wrong[0]] and s.aggregate == 0.0
+    assert wrong and bad.steps[bad.first_error] in steps[wrong[0]] and s.aggregate == 0.0
     good = score("exact_step", ctx_for(ScriptedBackend([]), task, problem), task.gold_solution(problem))
     assert good.aggregate == 1.0 and 0.0 not in good.scores
     plain = score("exact_step", ctx_for(ScriptedBackend([])), SOLUTION)  # toy task: no step verifier

@@ -13,15 +13,20 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import openai
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+import pytest
 
-from mistakelab.backends import ScriptedBackend
-from mistakelab.serve import ServeConfig, create_app, loopback_socket
-from mistakelab.store import RunStore
+pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+
+import uvicorn  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse, Response, StreamingResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+from mistakelab.backends import ScriptedBackend  # noqa: E402
+from mistakelab.serve import ServeConfig, create_app, loopback_socket  # noqa: E402
+from mistakelab.store import RunStore  # noqa: E402
 
 
 class ServerThread:

@@ -15,6 +15,9 @@ import httpx2
 import pytest
 from typer.testing import CliRunner
 
+pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+
 from mistakelab.cli.app import app
 from mistakelab.models import list_models
 from serve_helpers import client, units

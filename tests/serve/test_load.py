@@ -9,6 +9,10 @@ import time
 from collections import Counter
 
 import openai
+import pytest
+
+pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
 
 from mistakelab.backends import ScriptedBackend
 from serve_helpers import FakeUpstream, ServerThread, boxed_echo, proxy_server, units

@@ -9,6 +9,9 @@ import openai
 import pytest
 from typer.testing import CliRunner
 
+pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+
 from mistakelab.cli.app import app as cli
 from serve_helpers import boxed_echo, client, gated, proxy_server, scripted, units
 

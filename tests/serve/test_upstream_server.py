@@ -14,6 +14,9 @@ import httpx2
 import openai
 import pytest
 
+pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
+
 from serve_helpers import FakeUpstream, ServerThread, UpReply, chat_body, client, proxy_server, units
 
 USER = [{"role": "user", "content": "What is 12?"}]

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CallFailed, Conversation
 from mistakelab.core import AnswerKind, DuplicateNameError, FirstErrorEvent, NoteEvent, Problem, VoteEvent
-from mistakelab.runner import ConfigError, parse_config, run_experiment
+from mistakelab.runner import ConfigError, parse_config, run_experiment, solve
 from mistakelab.store import RunStore
-from mistakelab.strategies import StrategyContext, solve, strategies, strategy
+from mistakelab.strategies import StrategyContext, strategies, strategy
 from mistakelab.tasks import create_task
 
 from conftest import ToyAdd

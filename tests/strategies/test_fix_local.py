@@ -13,7 +13,7 @@ from mistakelab.context import CallContext
 from mistakelab.core import AnswerKind, GenParams
 from mistakelab.core.events import FirstErrorEvent, RouteEvent, ScoreEvent, SearchEvent
 from mistakelab.scorers import build_scorer
-from mistakelab.strategies import solve
+from mistakelab.runner import solve
 from mistakelab.tasks import create_task
 
 SHORT = GenParams(max_tokens=48)

@@ -9,7 +9,7 @@ import os
 from mistakelab.backends import ScriptedBackend
 from mistakelab.core import AnswerKind, Problem, StopEvent, VoteEvent
 from mistakelab.core.events import ProgramEvent
-from mistakelab.strategies import solve
+from mistakelab.runner import solve
 
 from conftest import ToyAdd
 

@@ -14,7 +14,8 @@ from backends.local_fixtures import backend, local_model  # noqa: F401  (fixture
 from mistakelab.core import EditEvent, GenParams, Problem, StopEvent
 from mistakelab.core.events import AnswerChangeEvent, DemosEvent, VerifyEvent
 from mistakelab.experiments.blindspot import CONDITIONS, level1, probe
-from mistakelab.strategies import StrategyContext, solve
+from mistakelab.runner import solve
+from mistakelab.strategies import StrategyContext
 
 from conftest import ToyAdd
 

@@ -95,9 +95,9 @@ def test_injected_errors_are_found_at_the_label(name: str) -> None:
     for p in problems:
         for step in range(len(p.steps or [])):
             bad = task.inject_error(p, step)
-            assert bad.problem_id == p.id and bad.label >= 0
+            assert bad.problem_id == p.id and bad.first_error >= 0
             v = task.verify_steps(p, bad.text)
-            assert v.first_error == bad.label, (p.id, step, bad.text, v.marks)
+            assert v.first_error == bad.first_error, (p.id, step, bad.text, v.marks)
             ex = task.extract(bad.text)
             if ex.found:
                 assert not task.check(p, ex.text, ex.method).correct, (p.id, step, ex.text)

@@ -345,7 +345,7 @@ def test_injection_is_deterministic_and_changes_one_step() -> None:
     assert a == b
     lines = a.text.splitlines()
     assert lines[:2] == gold[:2] and lines[2] != gold[2]
-    assert a.steps == lines and a.label == 2 and a.kind == "wrong_value"
+    assert a.steps == lines and a.first_error == 2 and a.kind == "wrong_value"
     # Later steps carry the wrong value: everything downstream is wrong only by propagation.
     downstream = {p.steps[2].quantity}
     v = task.verify_steps(p, a.text)
@@ -392,6 +392,6 @@ def test_injected_error_is_found_at_exactly_its_step(seed, lo, width, distractor
     step = data.draw(st.integers(0, len(p.steps) - 1))
     bad = task.inject_error(p, step, seed=data.draw(st.integers(0, 3)))
     v = task.verify_steps(p, bad.text)
-    assert v.first_error == bad.label == step
+    assert v.first_error == bad.first_error == step
     assert v.marks[step].kind == "wrong_value"
     assert not task.verify(p, bad.text).correct

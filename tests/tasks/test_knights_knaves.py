@@ -245,7 +245,7 @@ def test_rename_roles_rendering_and_checker_follow():
     assert p.id.endswith("~wizard-witch") and "wizards" in p.question
     assert t.check(p, t.extract(gold(p)).text).correct
     inj = t.inject_error(p, 0)
-    assert t.verify_steps(p, inj.text).first_error == inj.label
+    assert t.verify_steps(p, inj.text).first_error == inj.first_error
 
 
 def test_reorder_statements_keeps_answer():
@@ -371,11 +371,11 @@ def test_injection_found_at_label_for_every_step():
             inj = inject_error(p, k)
             assert inj.kind == "wrong_claim" and inj.problem_id == p.id
             v = TASK.verify_steps(p, inj.text)
-            assert v.first_error == inj.label, (p.id, k, inj.text)
+            assert v.first_error == inj.first_error, (p.id, k, inj.text)
             assert not TASK.verify(p, inj.text).correct
             lines = inj.text.splitlines()
             assert lines[:k] == g[:k] and lines[k] != g[k]  # the prefix is untouched
-            assert v.steps[inj.label].start <= sum(len(x) + 1 for x in lines[:k]) + len(lines[k]) - 1
+            assert v.steps[inj.first_error].start <= sum(len(x) + 1 for x in lines[:k]) + len(lines[k]) - 1
             assert inject_error(p, k) == inj  # deterministic
 
 
@@ -421,4 +421,4 @@ def test_property_unique_and_gold_passes(n, seed, index, d, w):
     assert TASK.verify_steps(p, text).first_error == -1
     k = index % len(p.steps)
     inj = inject_error(p, k)
-    assert TASK.verify_steps(p, inj.text).first_error == inj.label
+    assert TASK.verify_steps(p, inj.text).first_error == inj.first_error

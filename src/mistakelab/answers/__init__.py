@@ -8,7 +8,7 @@ Example:
 """
 
 from mistakelab.answers.check import answer_key, answers_match, check_answer, to_number
-from mistakelab.answers.extract import Extraction, boxed_answers, extract_answer
+from mistakelab.answers.extract import Extraction, boxed_answers, extract_answer, first_boxed_end
 from mistakelab.answers.normalize import normalize_answer
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "answer_key",
     "answers_match",
     "boxed_answers",
+    "first_boxed_end",
     "check_answer",
     "extract_answer",
     "normalize_answer",

@@ -86,6 +86,31 @@ def _brace_pairs(text: str) -> dict[int, int]:
     return pairs
 
 
+def first_boxed_end(text: str) -> int | None:
+    """Index just past the closing brace of the first closed, non-empty ``\\boxed{...}`` (or
+    ``\\fbox{...}``) in ``text``; None while there is none. Generation stops there when a
+    request asks to stop once the answer is given (``GenParams.stop_after_boxed``).
+
+    Example:
+        >>> t = "So \\\\boxed{} is the format: 3 + 4 = 7, \\\\boxed{7}. More text"
+        >>> t[:first_boxed_end(t)]
+        'So \\\\boxed{} is the format: 3 + 4 = 7, \\\\boxed{7}'
+        >>> first_boxed_end("\\\\boxed{\\\\frac{1}{2") is None
+        True
+    """
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    pairs: dict[int, int] | None = None
+    for m in _BOX_CMD.finditer(text):
+        i = m.end()
+        if i < len(text) and text[i] == "{":
+            pairs = _brace_pairs(text) if pairs is None else pairs
+            j = pairs.get(i)
+            if j is not None and text[i + 1 : j].strip():
+                return j + 1
+    return None
+
+
 def boxed_answers(text: str) -> list[str]:
     """Contents of every non-empty, closed ``\\boxed{}``/``\\fbox{}``, in text order.
 

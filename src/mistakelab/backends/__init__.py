@@ -21,6 +21,7 @@ from mistakelab.backends.base import (
     backends,
     check_spec,
     create_backend,
+    cut_after_boxed,
     spec_capabilities,
 )
 from mistakelab.backends.scripted import ScriptedBackend, ScriptedCall, ScriptExhausted
@@ -40,6 +41,7 @@ __all__ = [
     "ScriptedCall",
     "backends",
     "check_spec",
+    "cut_after_boxed",
     "create_backend",
     "spec_capabilities",
 ]

@@ -22,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mistakelab.answers import first_boxed_end
 from mistakelab.core.registry import Registry
 from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 
@@ -125,16 +126,38 @@ class BackendFactory:
     """How a backend is built, and what it can do, known before any model is loaded.
 
     ``capabilities(spec)`` lets a run refuse a strategy its model cannot serve before the
-    first call; ``check(spec)`` validates the options (raise ``ValueError``) without loading.
+    first call; ``check(spec)`` validates the options (raise ``ValueError``) without loading;
+    ``identity(spec)`` is what the backend adds to the model's completion-cache identity (a
+    server's URL, an adapter's content hash), so two specs share cached completions only
+    when they would answer alike.
     """
 
     create: Callable[[ModelSpec], Backend]
     capabilities: Callable[[ModelSpec], frozenset[str]]
     check: Callable[[ModelSpec], None] | None = None
+    identity: Callable[[ModelSpec], str] | None = None
 
 
 #: Backend factories by name (``spec.backend``).
 backends: Registry[BackendFactory] = Registry("backend")
+
+
+def cut_after_boxed(c: Completion, params: GenParams) -> Completion:
+    """Apply ``params.stop_after_boxed`` to a finished completion: the text ends just after its
+    first complete ``\\boxed{...}``. The local engine stops generating there (the tokens are
+    saved); for a backend that cannot, this keeps the text the same on every backend.
+
+    Example:
+        >>> c = Completion(text="\\\\boxed{4}. Let me check again", finish_reason="length")
+        >>> cut_after_boxed(c, GenParams(stop_after_boxed=True)).text
+        '\\\\boxed{4}'
+    """
+    if not params.stop_after_boxed or not c.ok:
+        return c
+    end = first_boxed_end(c.text)
+    if end is None or end == len(c.text):
+        return c
+    return c.model_copy(update={"text": c.text[:end], "finish_reason": "stop", "logprobs": None})
 
 
 def create_backend(spec: ModelSpec) -> Backend:

@@ -381,4 +381,12 @@ def from_spec(spec: ModelSpec) -> Backend:
     return OpenAIBackend(spec.model, **spec.options)
 
 
-backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec))
+def _identity(spec: ModelSpec) -> str:
+    """The server part of the cache identity; a pool's servers serve the same weights, so
+    which one answers is no part of it (a cache_tag tells apart two pools that serve
+    different weights under one name)."""
+    base_url = spec.options.get("base_url", "default")
+    return "@" + ("pool" if is_pool(base_url) else str(base_url))
+
+
+backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec, identity=_identity))

@@ -63,17 +63,13 @@ def open_store(store: str, must_exist: bool = True) -> Any:
     return RunStore(store)
 
 
-def open_run(store: str, run: str) -> tuple[Any, Any]:
-    """The store and the run named by id, id prefix or name (latest of that name)."""
+def open_run(store: str, run: str) -> Any:
+    """The :class:`~mistakelab.store.StoredRun` named by id, id prefix or name (the latest of
+    that name); its store is ``.store``."""
+    from mistakelab.store import StoredRun
+
     st = open_store(store)
-    return st, find_run(st, run)
-
-
-def find_run(st: Any, run: str) -> Any:
-    info = st.get_run(run)
-    if info is None:
-        matches = [r for r in st.list_runs() if r.id.startswith(run) or r.name == run]
-        if not matches:
-            fail(f"no run {run!r} in {st.path}; known: {', '.join(r.id for r in st.list_runs()) or '(none)'}")
-        info = matches[-1]
-    return info
+    try:
+        return StoredRun.open(st, run)
+    except LookupError as exc:
+        fail(str(exc))

@@ -29,8 +29,9 @@ def compare(
     from mistakelab.experiments.compare_run import compare_run
     from mistakelab.report import wide_console
 
-    st, info = open_run(store, run)
-    groups = compare_run(st, info.id, baseline=baseline, n_boot=boot, seed=seed)
+    sr = open_run(store, run)
+    info = sr.info
+    groups = compare_run(sr.store, info.id, baseline=baseline, n_boot=boot, seed=seed)
     if not groups:
         fail(f"run {info.id} has no finished units")
     out = wide_console(console, 180)

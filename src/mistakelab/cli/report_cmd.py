@@ -21,10 +21,11 @@ def report(
     """Write an HTML report: summary, plots, trace viewer (opens from disk, no network)."""
     from mistakelab.report.html import write_report
 
-    st, info = open_run(store, run)
+    sr = open_run(store, run)
+    info = sr.info
     path = out or Path(f"{info.id}.html")
-    rendered = write_report(st, info.id, path, step_budget=step_budget)
-    st.close()
+    rendered = write_report(sr.store, info.id, path, step_budget=step_budget)
+    sr.store.close()
     size = path.stat().st_size
     say("report of ", info.id, f": {rendered.units} units, {rendered.problems} problems, "
         f"{size / 1e6:.1f} MB in {rendered.seconds:.1f} s")

@@ -121,6 +121,16 @@ def _origin(message: str, config: Optional[Path], lists: set[str]) -> str:
     return message if config is None else f"{message} (from {config})"
 
 
+def _print_engines(cfg) -> None:  # type: ignore[no-untyped-def]
+    """The settings each embedded engine of the run used (they decide speed and batching)."""
+    from mistakelab.backends.local import describe_settings, resolved_settings
+
+    for spec in cfg.models:
+        if spec.backend == "local":
+            settings, source = resolved_settings(spec.model, spec.options)
+            say(f"engine {spec.model}: {describe_settings(settings)} ({source})")
+
+
 @app.command()
 def run(
     config: Optional[Path] = typer.Argument(None, help="Experiment TOML file."),
@@ -170,6 +180,7 @@ def run(
             summary = asyncio.run(run_experiment(cfg, progress=bar, shard=sliced))
     except ConfigError as exc:
         raise CliError(_origin(str(exc), config, from_flags)) from None
+    _print_engines(cfg)
     say(f"units: {summary.units_done} done now, {summary.units_skipped} already done; "
         f"model calls: {summary.calls_made} made, {summary.calls_cached} from cache; {summary.seconds:.1f} s")
     st = open_store(cfg.store)
@@ -191,18 +202,19 @@ def show(
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
 
-    st, info = open_run(store, run)
-    results = [u.result for u in st.units(info.id) if u.result]
-    made, cached = st.call_counts(info.id)
+    sr = open_run(store, run)
+    info = sr.info
+    results = [u.result for u in sr.units() if u.result]
+    made, cached = sr.call_counts()
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
         f"model calls: {made} made, {cached} from cache")
-    if info.config.get("kind") == "served":
+    if sr.served:
         _print_served(results, info.config)
-        _print_servers(st, info.id)
+        _print_servers(sr.store, info.id)
         return
-    print_summary(summarize(results, _strategy_order(info.config)), title=info.id, console=console)
-    _print_revision(st, info.id)
-    _print_servers(st, info.id)
+    print_summary(summarize(results, sr.strategy_labels), title=info.id, console=console)
+    _print_revision(sr.store, info.id)
+    _print_servers(sr.store, info.id)
 
 
 def _print_servers(st: Any, run_id: str) -> None:
@@ -252,13 +264,6 @@ def _print_served(results: list[Any], config: dict[str, Any]) -> None:
     wide_console(console, 140).print(table)
 
 
-def _strategy_order(config: dict[str, Any]) -> list[str]:
-    """A stored run's strategy labels in the order of its config."""
-    from mistakelab.strategies import StrategySpec
-
-    return [StrategySpec.model_validate(spec).label for spec in config.get("strategies", [])]
-
-
 @app.command()
 def errors(
     run: str = typer.Argument(..., help="Run id (or name)."),
@@ -271,15 +276,13 @@ def errors(
     from rich.table import Table
 
     from mistakelab.report.errors import error_examples, error_profiles
-    from mistakelab.tasks import create_task
 
-    st, info = open_run(store, run)
-    specs = info.config.get("tasks", [])
+    sr = open_run(store, run)
+    st, info = sr.store, sr.info
     tasks_by_label = {}
-    for spec in specs:
-        label = spec.get("label") or spec["name"]
+    for label in sr.task_specs:
         try:
-            tasks_by_label[label] = create_task(spec["name"], spec.get("options") or {})
+            tasks_by_label[label] = sr.task(label)
         except Exception as exc:  # noqa: BLE001 - e.g. a task file moved since the run
             raise CliError(f"run {info.id}: cannot rebuild its task {label!r} to verify steps: {one_line(str(exc))}") \
                 from None
@@ -293,7 +296,7 @@ def errors(
     from mistakelab.report import wide_console
 
     wide_console(console, 200).print(table)
-    first = next(iter(_strategy_order(info.config)), None)
+    first = next(iter(sr.strategy_labels), None)
     for ex in error_examples(st, info.id, tasks_by_label, strategy or first, examples) if examples else []:
         print_error_example(ex)
 

@@ -38,7 +38,7 @@ def serve(
     max_tokens: int = typer.Option(512, help="Default max new tokens per call."),
     keepalive: float = typer.Option(5.0, help="Seconds between keep-alive comments of a streamed answer."),
     option: Optional[list[str]] = typer.Option(None, "--option", "-o",
-                                               help="Backend option key=value (local: n_seq=8, n_threads=2...)."),
+                                               help="Backend option key=value (local: n_seq=32, n_threads=2...)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not serve calls from the completion cache."),
     store: str = typer.Option(DEFAULT_STORE, help="Run store file (served traffic is recorded there)."),
     name: str = typer.Option("served", help="Name of the served run (part of its id)."),

@@ -53,6 +53,6 @@ def verdict_from_logprobs(c: Completion) -> Signal:
 
 
 async def critic_verdict(caller: Any, unit: str, problem: str, solution: str) -> Signal:
-    """Ask ``caller`` (a :class:`~mistakelab.runner.gateway.ModelCaller`) for the verdict."""
+    """Ask ``caller`` (a :class:`~mistakelab.runner.caller.ModelCaller`) for the verdict."""
     c = await caller.generate(unit, "verdict", verdict_messages(problem, solution), VERDICT_PARAMS)
     return verdict_from_logprobs(c)

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from mistakelab.context.conversation import Conversation
 from mistakelab.context.errors import OracleUnavailable
 from mistakelab.context.gateway import DirectGateway, Gateway
-from mistakelab.context.handle import ModelHandle
+from mistakelab.context.handle import HandleScope, ModelHandle
 from mistakelab.context.seeds import call_seed
 from mistakelab.core.events import NoteEvent, TraceEvent
 from mistakelab.core.trace import AnswerKind, AnswerRecord, Trace
@@ -92,7 +92,6 @@ class CallContext:
         gateways = dict(models) if isinstance(models, Mapping) else {SOLVER: models}
         if SOLVER not in gateways:
             raise ValueError("a context needs a solver model")
-        self._handles = {role: ModelHandle(self, role, g) for role, g in gateways.items()}
         self.trace = trace
         self.params = params or GenParams()
         self.prompts = dict(prompts or {})
@@ -101,6 +100,8 @@ class CallContext:
         self._gold = gold
         self._messages = list(messages) if messages is not None else None
         self._counters: dict[tuple[str, str, str | None], int] = {}
+        scope = HandleScope(self.trace, self.params, self.seeds)
+        self._handles = {role: ModelHandle(scope, role, g) for role, g in gateways.items()}
 
     @classmethod
     def standalone(cls, backend: Any, problem: Problem, task: "Task", strategy: str = "adhoc",
@@ -207,7 +208,7 @@ class CallContext:
 
     def _add_answer(self, kind: AnswerKind, label: str, call: int | None, extracted: str | None, method: str) -> str | None:
         rnd = sum(1 for a in self.trace.answers if a.kind == kind)
-        self.trace.answers.append(AnswerRecord(kind=kind, label=label or f"{kind.value}-{rnd}", round=rnd,
+        self.trace.answers.append(AnswerRecord(kind=kind, label=label or f"{kind.value}-{rnd}", index=rnd,
                                                call=call, extracted=extracted, method=method))
         return extracted
 

@@ -12,24 +12,34 @@ the unit is failed, never answered.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
 from mistakelab.backends.base import CONTINUE, SCORE
 from mistakelab.context.errors import CallFailed, CapabilityError
 from mistakelab.context.gateway import Gateway
-from mistakelab.context.seeds import call_seed
-from mistakelab.core.trace import CallKind, CallRecord
+from mistakelab.core.trace import CallKind, CallRecord, Trace
 from mistakelab.core.types import Completion, GenParams, Message
 
-if TYPE_CHECKING:
-    from mistakelab.context.base import CallContext
+#: ``seeds(role, model_id, purpose, n, index, params, scope)``: the seeds of ``n`` calls
+Seeds = Callable[[str, str, str, int, "int | None", GenParams, "str | None"], "list[int | None]"]
+
+
+@dataclass(frozen=True)
+class HandleScope:
+    """What a model handle needs of its context, and nothing more: the trace its calls are
+    recorded in, the sampling parameters they start from, and where their seeds come from."""
+
+    trace: Trace
+    params: GenParams
+    seeds: Seeds
 
 
 class ModelHandle:
     """The model behind one role of a context (``solver``, ``critic``, ``feedback``...)."""
 
-    def __init__(self, ctx: "CallContext", role: str, gateway: Gateway) -> None:
-        self.ctx, self.role, self.gateway = ctx, role, gateway
+    def __init__(self, scope: HandleScope, role: str, gateway: Gateway) -> None:
+        self.scope, self.role, self.gateway = scope, role, gateway
 
     @property
     def model_id(self) -> str:
@@ -42,7 +52,7 @@ class ModelHandle:
     def require(self, capability: str, why: str = "") -> None:
         """Raise :class:`CapabilityError` unless this model's backend declares ``capability``."""
         if capability not in self.capabilities:
-            strategy = self.ctx.trace.strategy
+            strategy = self.scope.trace.strategy
             raise CapabilityError(
                 f"strategy {strategy!r} needs capability {capability!r} of its {self.role} model "
                 f"{self.model_id!r}, which its backend does not declare{': ' + why if why else ''}")
@@ -86,8 +96,8 @@ class ModelHandle:
         if prefix is not None:
             self.require(CONTINUE, "it continues a partial answer")
             send = [*msgs, Message(role="assistant", content=prefix)]
-        params = self.ctx.params.with_(**overrides) if overrides else self.ctx.params
-        seeds = self.ctx.seeds(self.role, self.model_id, purpose, n, index, params, scope)
+        params = self.scope.params.with_(**overrides) if overrides else self.scope.params
+        seeds = self.scope.seeds(self.role, self.model_id, purpose, n, index, params, scope)
         outs = await self.gateway.sample(purpose, send, params, seeds)
         kind: CallKind = "generate" if prefix is None else "continue"
         for s, c in zip(seeds, outs):
@@ -96,7 +106,7 @@ class ModelHandle:
 
     def _record(self, kind: CallKind, purpose: str, messages: list[Message], prefix: str | None,
                 params: GenParams, c: Completion, oracle: bool) -> None:
-        trace = self.ctx.trace
+        trace = self.scope.trace
         trace.calls.append(CallRecord(index=len(trace.calls), role=self.role, kind=kind, purpose=purpose,
                                       model=self.model_id, messages=messages, prefix=prefix, params=params,
                                       completion=c, oracle=oracle))

@@ -32,7 +32,7 @@ class TraceEvent(BaseModel):
 
 
 #: Event classes by ``kind``.
-trace_events: Registry[type[TraceEvent]] = Registry("trace event")
+trace_events: Registry[type[TraceEvent]] = Registry("trace event", listed_as="events")
 
 
 def trace_event(cls: type[E]) -> type[E]:

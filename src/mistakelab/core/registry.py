@@ -5,9 +5,11 @@ decorator ``@registry.register("name")`` (or ``registry.register("name", obj)`` 
 that cannot be decorated). Each package's ``__init__`` imports its built-in modules, so
 importing ``mistakelab.tasks`` makes every built-in task known; modules keep heavy optional
 dependencies (llama.cpp, reasoning-gym, torch) inside the functions that need them, so
-listing names stays cheap. Third-party packages add entries through the entry-point group
-``mistakelab.<kind>s``: each entry point names a module, imported on first use, that
-registers with the same decorator.
+listing names stays cheap. Third-party packages add entries through the registry's
+entry-point group (``mistakelab.strategies``, ``mistakelab.tasks``, ``mistakelab.backends``,
+``mistakelab.locators``, ``mistakelab.scorers``, ``mistakelab.export_formats``,
+``mistakelab.trace_events``): each entry point names a module, imported on first use, that
+registers with the same decorator (or ``module:attr``, registered under the entry point's name).
 
 Registering a name twice is an error (:class:`DuplicateNameError`), so two plugins can never
 silently replace each other's entries.
@@ -45,10 +47,20 @@ class DuplicateNameError(ValueError):
 
 
 class Registry(Generic[T]):
-    """Entries by name; see the module docstring for the one registration style."""
+    """Entries by name; see the module docstring for the one registration style.
 
-    def __init__(self, kind: str) -> None:
+    ``plural`` names the entry-point group (``mistakelab.<plural>``); ``listed_as`` the word
+    ``mistakelab list`` knows it by (default the plural). Every registry is listed in
+    :func:`registries` as soon as it is created.
+    """
+
+    def __init__(self, kind: str, plural: str | None = None, listed_as: str | None = None) -> None:
         self.kind = kind
+        plural = (plural or kind + "s").replace(" ", "_")
+        #: the entry-point group third-party packages register under
+        self.group = f"mistakelab.{plural}"
+        self.listed_as = listed_as or plural
+        _registries.setdefault(self.listed_as, self)
         self._objects: dict[str, Any] = {}
         self._entry_points_loaded = False
 
@@ -94,7 +106,7 @@ class Registry(Generic[T]):
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        for ep in entry_points(group=f"mistakelab.{self.kind.replace(' ', '_')}s"):
+        for ep in entry_points(group=self.group):
             if ep.name not in self._objects:
                 # An entry point names a module (or module:attr); importing it registers.
                 obj = ep.load()
@@ -118,4 +130,18 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: str) -> bool:
         return name in self.names()
+
+
+_registries: dict[str, Registry[Any]] = {}
+
+
+def registries() -> dict[str, Registry[Any]]:
+    """Every registry created so far, by the word ``mistakelab list`` knows it by.
+
+    Example:
+        >>> reg = Registry("gadget")
+        >>> registries()["gadgets"] is reg, reg.group
+        (True, 'mistakelab.gadgets')
+    """
+    return dict(_registries)
 

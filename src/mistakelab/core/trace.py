@@ -48,7 +48,7 @@ class AnswerRecord(BaseModel):
 
     kind: AnswerKind
     label: str = ""  # display name: "initial", "refine-1", "turn-3"
-    round: int = 0  # position among the answers of its kind (0 = first)
+    index: int = 0  # position among the answers of its kind (0 = first); stored before as ``round``
     call: int | None = None  # index in ``Trace.calls`` of the call whose text held it
     extracted: str | None
     method: str = "none"  # how it was found in the text: boxed, answer_is, majority, ...
@@ -63,6 +63,9 @@ class AnswerRecord(BaseModel):
             kind = stage if stage in ("sample", "final") else "attempt"
             return {"kind": kind, "label": stage, "call": data.get("text_ref"),
                     "extracted": v.get("extracted"), "method": v.get("method", "none"), "verdict": v or None}
+        if isinstance(data, dict) and "round" in data and "index" not in data:  # ``round`` means an iteration
+            data = {**data, "index": data["round"]}
+            del data["round"]
         return data
 
     @property

@@ -64,6 +64,8 @@ class GenParams(BaseModel):
     seed: int | None = None
     logprobs: bool = False  # ask for per-token logprob data where the backend has it
     top_logprobs: int = 0
+    # end the text just after the first complete, non-empty \boxed{...}: the answer is given
+    stop_after_boxed: bool = False
 
     def with_(self, **changes: Any) -> "GenParams":
         """Copy with some fields changed (validated)."""
@@ -104,6 +106,8 @@ class Completion(BaseModel):
     logprobs: list[TokenLogprob] | None = None
     error: str | None = None
     cached: bool = False
+    # which meaning its per-token statistics have (the run store stamps it when caching)
+    logprob_stats: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -26,8 +26,8 @@ from mistakelab.core.trace import AnswerKind, Trace
 from mistakelab.core.types import Result
 from mistakelab.experiments.equal_tokens import EqualTokens, Sample, at_equal_tokens, sc_curve
 from mistakelab.metrics.stats import PairedDiff, paired_difference, wilson_interval
+from mistakelab.store import StoredRun
 from mistakelab.strategies.base import StrategySpec
-from mistakelab.tasks.base import create_task
 
 
 @dataclass(frozen=True)
@@ -64,16 +64,15 @@ def _sc_samples(trace: Trace, key: Any) -> list[Sample]:
 def compare_run(store: Any, run_id: str, baseline: str | None = None, n_boot: int = 2000,
                 seed: int = 0) -> list[CompareGroup]:
     """One :class:`CompareGroup` per (model, task) of the run (done units only)."""
-    info = store.get_run(run_id)
-    specs = [StrategySpec.model_validate(s) for s in info.config.get("strategies", [])]
-    order = [s.label for s in specs]
+    run = StoredRun.open(store, run_id)
+    specs = [StrategySpec.model_validate(s) for s in run.config.get("strategies", [])]
+    order = run.strategy_labels
     sc_labels = [s for s in specs if s.name == "self_consistency"]
     sc_label = max(sc_labels, key=lambda s: s.resolve()[1].k).label if sc_labels else None  # type: ignore[attr-defined]
     base = baseline or next((s.label for s in specs if s.name == "cot"), order[0] if order else None)
-    tasks = {(t.get("label") or t["name"]): create_task(t["name"], t.get("options") or {})
-             for t in info.config.get("tasks", [])}
+    tasks = {label: run.task(label) for label in run.task_specs}
     done: dict[tuple[str, str], dict[str, dict[str, tuple[str, Result]]]] = {}
-    for u in store.units(run_id):
+    for u in run.units():
         if u.result is not None and u.result.status == "done":
             done.setdefault((u.model, u.task), {}).setdefault(u.strategy, {})[u.problem_id] = (u.unit_key, u.result)
     groups = []
@@ -82,7 +81,7 @@ def compare_run(store: Any, run_id: str, baseline: str | None = None, n_boot: in
         if sc:
             key = tasks[task].answer_key if task in tasks else (lambda a: a)
             sc_ids = list(sc)
-            samples = {pid: _sc_samples(store.trace(run_id, sc[pid][0]), key) for pid in sc_ids}
+            samples = {pid: _sc_samples(run.trace(sc[pid][0]), key) for pid in sc_ids}
             curve = (sc_ids, sc_curve([samples[p] for p in sc_ids], seed=seed))
         rows = []
         for name in sorted(by, key=lambda s: order.index(s) if s in order else len(order)):

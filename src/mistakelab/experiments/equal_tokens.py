@@ -28,7 +28,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -140,8 +140,3 @@ def at_equal_tokens(curve: SCCurve, correct: Sequence[bool], tokens: Sequence[fl
     boots = np.array([diff(rng.integers(0, n, n)) for _ in range(n_boot)])
     low, high = (float(x) for x in np.percentile(boots, [2.5, 97.5]))
     return EqualTokens(n, float(ok.mean()), float(tk.mean()), sc, m, float(ok.mean()) - sc, low, high, flag)
-
-
-def samples_of(answers: Sequence[tuple[str | None, bool, int]], key: Callable[[str], str]) -> list[Sample]:
-    """Stored SC samples (extracted answer, correct, tokens) with answers turned into vote keys."""
-    return [(None if a is None else key(a), ok, t) for a, ok, t in answers]

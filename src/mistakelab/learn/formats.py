@@ -70,7 +70,7 @@ class ExportFormat:
             raise ValueError(f"export format {self.name!r}: bad options: {bad}") from None
 
 
-export_formats: Registry[ExportFormat] = Registry("export format")
+export_formats: Registry[ExportFormat] = Registry("export format", listed_as="formats")
 
 
 def export_format(name: str, params: type[BaseModel], *, columns: Sequence[str] | Callable[[Any], Sequence[str]],

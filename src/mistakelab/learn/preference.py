@@ -63,7 +63,7 @@ def _preference_row(run: RunSource, task_label: str, problem: Problem, chosen: s
 
 
 def _scl(source: RunSource) -> Iterator[Row | Skip]:
-    for row, trace, problem in source.units():
+    for row, trace, problem in source.graded_units():
         attempts = [a for a in trace.answers_of(AnswerKind.ATTEMPT) if a.verdict is not None and a.call is not None]
         if len(attempts) < 2:
             continue

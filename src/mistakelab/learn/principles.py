@@ -30,7 +30,7 @@ from mistakelab.core.memory import LowPrinciple, Memory, SourceProblem
 from mistakelab.core.types import GenParams, Message
 from mistakelab.learn.correction import wrong_solutions
 from mistakelab.learn.source import RunSource, Solution
-from mistakelab.runner.gateway import CallStats, ModelCaller
+from mistakelab.runner.caller import CallStats, ModelCaller
 
 PROMPTS = {
     "low": ("Problem:\n{question}\n\nA wrong solution:\n{wrong}\n\nA correct solution:\n{correct}\n\n"

@@ -51,7 +51,7 @@ def retry_solution(task: Task, problem: Problem, p_wrong: float, seed: int, mark
             except (NotImplementedError, ValueError, IndexError):
                 bad = None  # this step has no wrong version that changes the answer
             if bad is not None:
-                out.append(f"{bad.steps[bad.label]} {marker}\n")
+                out.append(f"{bad.steps[bad.first_error]} {marker}\n")
         out.append(ref.text)
         pos = at + len(ref.text)
     out.append(gold[pos:])

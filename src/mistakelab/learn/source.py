@@ -26,9 +26,9 @@ from typing import Any, Iterator
 
 from mistakelab.core.trace import AnswerKind, CallRecord, Trace
 from mistakelab.core.types import Message, Problem
-from mistakelab.store.db import RunInfo, RunStore, UnitRow
-from mistakelab.strategies.base import StrategySpec
-from mistakelab.tasks.base import Task, TaskSpec, create_task
+from mistakelab.store import RunStore, StoredRun, UnitRow
+from mistakelab.store.stored_run import find_run
+from mistakelab.tasks.base import Task
 
 #: Licenses of the problems each task serves (what a dataset built from them inherits).
 TASK_LICENSES = {
@@ -76,34 +76,27 @@ class Solution:
 
 
 @dataclass
-class RunSource:
-    store: RunStore
-    info: RunInfo
+class RunSource(StoredRun):
+    """A :class:`~mistakelab.store.StoredRun` read as learning material."""
 
     @classmethod
-    def open(cls, store: str | Path | RunStore, run_id: str) -> "RunSource":
+    def open(cls, store: str | Path | RunStore, run: str) -> "RunSource":
         st = store if isinstance(store, RunStore) else RunStore(store)
-        info = st.get_run(run_id)
-        if info is None:
-            raise LookupError(f"no run {run_id!r} in {st.path}")
-        return cls(st, info)
+        return cls(st, find_run(st, run))
 
     @property
     def run_id(self) -> str:
         return self.info.id
 
     @cached_property
-    def task_specs(self) -> dict[str, TaskSpec]:
-        return {s.label: s for s in (TaskSpec.model_validate(t) for t in self.info.config.get("tasks", []))}
-
-    @cached_property
     def tasks(self) -> dict[str, Task]:
-        return {label: create_task(s.name, s.options) for label, s in self.task_specs.items()}
+        """Task label -> task (every task of the run; raises for one that cannot be rebuilt)."""
+        return {label: self.task(label) for label in self.task_specs}
 
     @cached_property
     def problems(self) -> dict[tuple[str, str], Problem]:
         """(task label, problem id) -> problem, as the run froze them."""
-        return {(label, p.id): p for label in self.task_specs for p in self.store.load_problems(self.run_id, label)}
+        return {(label, pid): p for label, ps in self.problems_by_task().items() for pid, p in ps.items()}
 
     def licenses(self) -> dict[str, str]:
         return {s.name: task_license(s.name) for s in self.task_specs.values()}
@@ -112,13 +105,13 @@ class RunSource:
         """The messages that posed ``problem`` in this run."""
         return self.tasks[task_label].prompt(problem)
 
-    def units(self) -> Iterator[tuple[UnitRow, Trace, Problem]]:
+    def graded_units(self) -> Iterator[tuple[UnitRow, Trace, Problem]]:
         """(stored unit, its trace, its problem) of every finished unit, in store order."""
-        for row in self.store.units(self.run_id):
+        for row in self.units():
             if row.status != "done" or row.result is None:
                 continue
             problem = self.problems.get((row.task, row.problem_id))
-            trace = self.store.trace(self.run_id, row.unit_key)
+            trace = self.trace(row.unit_key)
             if problem is None or trace is None:
                 continue
             yield row, trace, problem
@@ -127,7 +120,7 @@ class RunSource:
         """Every graded attempt or sample written by the solver, distinct per problem."""
         out: list[Solution] = []
         seen: set[tuple[str, str, str]] = set()
-        for row, trace, problem in self.units():
+        for row, trace, problem in self.graded_units():
             assert row.result is not None
             for a in trace.answers:
                 if a.kind not in (AnswerKind.ATTEMPT, AnswerKind.SAMPLE) or a.verdict is None or a.call is None:
@@ -151,5 +144,5 @@ class RunSource:
                 "git_rev": self.info.git_rev, "store": str(self.store.path),
                 "models": [m.get("name") or m.get("model") for m in cfg.get("models", [])],
                 "tasks": [s.label for s in self.task_specs.values()],
-                "strategies": [StrategySpec.model_validate(s).label for s in cfg.get("strategies", [])],
+                "strategies": self.strategy_labels,
                 "seed": cfg.get("seed"), "generation": cfg.get("generation", {})}

@@ -1,10 +1,11 @@
-"""Find the earliest mistake in a solution: locators, records, and the benchmark."""
+"""Find the earliest mistake in a solution: locators and their records (the benchmark that
+scores them is :mod:`mistakelab.experiments.locate_bench`)."""
 
 from mistakelab.locate import checkers as _checkers  # noqa: F401  (registers)
 from mistakelab.locate import critic as _critic  # noqa: F401
 from mistakelab.locate import rollout as _rollout  # noqa: F401
 from mistakelab.locate.base import Locator, LocatorResult, locate_context, locators, run_locator
-from mistakelab.locate.combined import CombinedLocator, build_locator
+from mistakelab.locate.combined import CombinedLocator, LocatorSpec, build_locator, checked_locator
 from mistakelab.locate.critic import parse_critic, tag_steps, vote_critics
 from mistakelab.locate.records import LocateRecord, RecordError, load_records, write_records
 
@@ -13,8 +14,10 @@ __all__ = [
     "LocateRecord",
     "Locator",
     "LocatorResult",
+    "LocatorSpec",
     "RecordError",
     "build_locator",
+    "checked_locator",
     "load_records",
     "locate_context",
     "locators",

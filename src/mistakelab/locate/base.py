@@ -45,6 +45,8 @@ class Locator(ABC):
     name: str = "locator"
     oracle: bool = False
     needs_model: bool = False
+    #: the values of the locator's ``rule`` parameter, if it has one (see ``build_locator``)
+    rules: tuple[str, ...] = ()
 
     @abstractmethod
     async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:

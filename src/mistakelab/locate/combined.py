@@ -7,9 +7,11 @@ last (expensive) one decides.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from mistakelab.core.specs import parse_named
+from pydantic import AfterValidator
+
+from mistakelab.core.specs import PartSpec, parse_named
 from mistakelab.locate.base import Locator, LocatorResult, locators
 from mistakelab.locate.records import LocateRecord
 from mistakelab.context import CallContext
@@ -17,6 +19,8 @@ from mistakelab.context import CallContext
 
 @locators.register("combined")
 class CombinedLocator(Locator):
+    """Cheap locators first; the last (expensive) one only where they are silent."""
+
     name = "combined"
 
     def __init__(self, chain: list[Any] | None = None, **_: object) -> None:
@@ -39,12 +43,43 @@ class CombinedLocator(Locator):
 
 
 def build_locator(spec: str | dict[str, Any]) -> Locator:
-    """``"critic"``, ``"rollout:k=8"`` or ``{"name": "critic", "n": 5}`` → a Locator."""
+    """``"critic"``, ``"rollout:k=8"`` or ``{"name": "critic", "n": 5}`` → a Locator.
+
+    ``label`` is the locator's display name (in tables) and no parameter, with one exception
+    kept for old specs: rollout's rule was once spelled ``label=hard|soft``, so a label that
+    is one of a locator's ``rules`` (and no ``rule`` given) also selects that rule.
+
+    Example:
+        >>> build_locator("combined:chain=exact+arithmetic").oracle
+        True
+        >>> build_locator("rollout:k=4,label=soft").params.rule
+        'soft'
+    """
     if isinstance(spec, str):
         spec = parse_named(spec)
     spec = dict(spec)
     name = spec.pop("name")
+    label = spec.pop("label", None)
+    cls = locators.get(name)
+    if label is not None and str(label) in cls.rules and "rule" not in spec:
+        spec["rule"] = str(label)
     if name == "combined" and "chain" in spec and isinstance(spec["chain"], str):
         spec["chain"] = spec["chain"].split("+")
-    return locators.get(name)(**spec)
+    return cls(**spec)
+
+
+def checked_locator(spec: Any) -> Any:
+    """Build the locator once so a bad spec fails when the run is planned (a params validator)."""
+    try:
+        build_locator(spec)
+    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
+        raise ValueError(str(exc)) from None
+    except TypeError as exc:  # a parameter the locator does not take
+        raise ValueError(f"locator {spec!r}: {exc}") from None
+    return spec
+
+
+#: A strategy parameter naming a locator (``"exact"``, ``"combined:chain=exact+arithmetic"``,
+#: a table), checked when the run is planned; the strategy's oracle use follows from the locator.
+LocatorSpec = Annotated[str | dict[str, Any], AfterValidator(checked_locator), PartSpec("locator", build_locator)]
 

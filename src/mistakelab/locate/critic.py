@@ -146,6 +146,8 @@ class CriticParams(BaseModel):
 
 @locators.register("critic")
 class CriticLocator(Locator):
+    """A critic model names the first wrong step (ProcessBench's prompt), n votes."""
+
     name = "critic"
     needs_model = True
 

@@ -7,8 +7,8 @@ injected / gold) and ``task``/``problem_data`` for records built from generated 
 
 Example:
     >>> r = LocateRecord(id="a", problem="1+1?", steps=["1+1=3"], label=0, final_answer_correct=False)
-    >>> r.solution_text()
-    '1+1=3'
+    >>> r.solution_text(), r.first_error
+    ('1+1=3', 0)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.steps.types import Step
 
@@ -29,11 +29,14 @@ class RecordError(ValueError):
 
 
 class LocateRecord(BaseModel):
+    """One record; ``first_error`` is ProcessBench's ``label`` (the name in files)."""
+
+    model_config = ConfigDict(populate_by_name=True)
     id: str
     problem: str
     steps: list[str]
     #: earliest wrong step (-1: none); None only for records built to be located, not scored
-    label: int | None = Field(default=None, ge=-1)
+    first_error: int | None = Field(default=None, ge=-1, alias="label")
     final_answer_correct: bool | None = None
     split: str = "default"
     gold_answer: str | None = None
@@ -101,12 +104,12 @@ def load_records(path: str | Path, split: str | None = None) -> list[LocateRecor
             err = exc.errors()[0]
             field = ".".join(str(p) for p in err["loc"])
             raise RecordError(f"{path}: {where} {n}: field {field}: {err['msg']}") from None
-        for required in ("label", "final_answer_correct"):
+        for required, name in (("first_error", "label"), ("final_answer_correct", "final_answer_correct")):
             if getattr(rec, required) is None:
-                raise RecordError(f"{path}: {where} {n}: field {required}: Field required")
-        assert rec.label is not None
-        if rec.label >= len(rec.steps):
-            raise RecordError(f"{path}: {where} {n}: field label: {rec.label} is past the last step "
+                raise RecordError(f"{path}: {where} {n}: field {name}: Field required")
+        assert rec.first_error is not None
+        if rec.first_error >= len(rec.steps):
+            raise RecordError(f"{path}: {where} {n}: field label: {rec.first_error} is past the last step "
                               f"(there are {len(rec.steps)})")
         out.append(rec)
     if not out:
@@ -121,6 +124,6 @@ def write_records(path: str | Path, records: Iterable[LocateRecord]) -> int:
     n = 0
     with path.open("w", encoding="utf-8") as f:
         for r in records:
-            f.write(json.dumps(r.model_dump(mode="json", exclude_none=True), ensure_ascii=False) + "\n")
+            f.write(json.dumps(r.model_dump(mode="json", exclude_none=True, by_alias=True), ensure_ascii=False) + "\n")
             n += 1
     return n

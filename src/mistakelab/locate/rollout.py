@@ -1,5 +1,5 @@
 """``rollout`` (Math-Shepherd / SORM labels): from each prefix ``steps[0..i]`` sample k
-continuations with the policy model; the step is good if any (``hard``) or at least
+continuations with the policy model; the step is good (``rule``) if any (``hard``) or at least
 ``threshold`` of them (``soft``) reach the gold answer. The first bad step is the
 prediction (-1 if none). Uses the gold answer: oracle-assisted.
 
@@ -22,7 +22,7 @@ from mistakelab.context import CallContext
 class RolloutParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     k: int = Field(default=4, ge=1)
-    label: Literal["hard", "soft"] = "hard"
+    rule: Literal["hard", "soft"] = "hard"
     threshold: float = Field(default=0.5, gt=0, le=1)  # soft labels: share needed to be good
     search: Literal["linear", "binary"] = "linear"
     temperature: float = Field(default=0.7, gt=0)
@@ -31,9 +31,12 @@ class RolloutParams(BaseModel):
 
 @locators.register("rollout")
 class RolloutLocator(Locator):
+    """The first step from which k rollouts stop reaching the gold answer (oracle-assisted)."""
+
     name = "rollout"
     oracle = True
     needs_model = True
+    rules = ("hard", "soft")
 
     def __init__(self, **params: object) -> None:
         self.params = RolloutParams.model_validate(params)
@@ -51,7 +54,7 @@ class RolloutLocator(Locator):
         return cache[i]
 
     def _good(self, share: float) -> bool:
-        return share > 0 if self.params.label == "hard" else share >= self.params.threshold
+        return share > 0 if self.params.rule == "hard" else share >= self.params.threshold
 
     async def locate(self, record: LocateRecord, ctx: CallContext) -> LocatorResult:
         n = len(record.steps)

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem
-from mistakelab.store.db import RunStore, UnitRow
+from mistakelab.store import RunStore, StoredRun, UnitRow, find_run
 from mistakelab.tasks.base import Task
 
 
@@ -45,7 +45,7 @@ def error_profiles(store: RunStore, run_id: str, tasks: dict[str, Task]) -> list
 
 def problems_by_task(store: RunStore, run_id: str, tasks: dict[str, Task]) -> dict[str, dict[str, Problem]]:
     """The run's stored problems of each task label, by problem id."""
-    return {label: {p.id: p for p in store.load_problems(run_id, label)} for label in tasks}
+    return StoredRun(store, find_run(store, run_id)).problems_by_task(tasks)
 
 
 def final_solution_text(trace: Trace | None) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from mistakelab.locate.bench import LocatorRun, Prediction
+from mistakelab.experiments.locate_bench import LocatorRun, Prediction
 from mistakelab.metrics.stats import paired_difference
 from mistakelab.report.text import literal
 
@@ -18,7 +18,7 @@ def _ci(lo_hi: tuple[float, float]) -> str:
 
 
 def _hits(preds: list[Prediction]) -> dict[str, bool]:
-    return {p.record_id: p.result.first_error == p.label for p in preds}
+    return {p.record_id: p.result.first_error == p.first_error for p in preds}
 
 
 def _paired(base: dict[str, bool], preds: list[Prediction]) -> str:

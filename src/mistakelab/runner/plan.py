@@ -32,8 +32,9 @@ class PlannedStrategy:
     def label(self) -> str:
         return self.spec.label
 
-    def chain(self) -> int:
-        return self.sdef.chain(self.params) if self.sdef.chain else 1
+    def depth(self) -> int:
+        """The longest run of sequential calls of one unit (scheduling: deep units start first)."""
+        return self.sdef.depth(self.params) if self.sdef.depth else 1
 
 
 def model_key(spec: ModelSpec) -> str:

@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 from mistakelab.backends.base import Backend, ModelSpec
 from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 from mistakelab.runner.config import ConfigError, ExperimentConfig
-from mistakelab.runner.gateway import CallStats
+from mistakelab.runner.caller import CallStats
 from mistakelab.runner.run import UnitEnv, UnitOutcome, UnitPayload, run_unit_payload
 from mistakelab.store.db import RunStore
 

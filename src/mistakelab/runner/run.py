@@ -5,9 +5,10 @@ an interrupted unit come back from the completion cache, so a ``kill -9`` loses 
 calls that were in flight. A unit whose model call failed (after the backend's retries) is
 stored as *failed*, never as a wrong answer, and is retried on the next run.
 
-Order of work: plan (every config error is raised here, before any model call), then solve
-each unit with its strategy, then grade its recorded answers against the gold answer (the
-strategy never sees the gold answer, except through the oracle door), then store.
+Order of work: plan (every config error is raised here, before any model call), then
+execute each unit (:func:`~mistakelab.runner.execute.execute_unit`: solve with its strategy,
+then grade its recorded answers against the gold answer; the strategy never sees the gold
+answer, except through the oracle door), in this process or on Ray workers, then store.
 
 Example:
     >>> import asyncio, tempfile
@@ -31,16 +32,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from mistakelab.backends.base import Backend, ModelSpec, create_backend
-from mistakelab.backends.scripted import ScriptExhausted
-from mistakelab.context import CallFailed, build_result, failed_result, grade_trace
 from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem, Result, ServerStats
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.config import ConfigError, ExperimentConfig
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.runner.plan import PlannedStrategy, check_models, model_key, plan_strategies
 from mistakelab.store.db import RunStore
-from mistakelab.strategies.context import StrategyContext
 from mistakelab.tasks.base import Task, create_task
 
 
@@ -205,8 +204,8 @@ async def run_experiment(
 
     done_before = store.finished_units(run_id)
     pending = [u for u in units if u.key not in done_before]
-    # Longest chains first (stable: problem order kept within a length).
-    pending.sort(key=lambda u: planned[u.strategy_label].chain(), reverse=True)
+    # Deepest units first (stable: problem order kept within a depth).
+    pending.sort(key=lambda u: planned[u.strategy_label].depth(), reverse=True)
     notify("start", len(units))
     for _ in range(len(units) - len(pending)):
         notify("skip", None)
@@ -294,26 +293,14 @@ class UnitEnv:
 
 
 async def run_unit_payload(env: UnitEnv, u: UnitPayload) -> UnitOutcome:
-    """Solve one unit: its strategy over its context, then grading; a failure of the unit is
-    an outcome with ``error`` set, never raised (a test script running out is raised).
-
-    The one seam between the executors (local, Ray) and the per-unit work."""
+    """Solve one unit with the one unit executor (:func:`~mistakelab.runner.execute.execute_unit`),
+    its models through ``env``'s callers: the seam between the executors (local, Ray) and
+    the per-unit work."""
     ps = env.planned[u.strategy_label]
-    task = env.tasks[u.task_label]
     roles = env.role_models[f"{u.model.label}|{ps.label}"]
     gateways = {role: UnitGateway(env.caller(spec), u.key) for role, spec in roles.items()}
-    trace = Trace(strategy=ps.label, problem_id=u.problem.id, model=u.model.label)
-    ctx = StrategyContext(u.problem, task, gateways, trace, params=env.base_params, prompts=ps.prompts,
-                          seed=env.cfg.seed, strategy_name=ps.sdef.name)
-    start = time.perf_counter()
-    try:
-        await ps.sdef.fn(ctx, ps.params)
-    except ScriptExhausted:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a failed unit is stored, the run goes on
-        error = exc.error if isinstance(exc, CallFailed) else f"{type(exc).__name__}: {exc}"
-        return UnitOutcome(u.key, failed_result(trace, u.task_label, time.perf_counter() - start, error), trace,
-                           error)
-    grade_trace(trace, task, u.problem)
-    result = build_result(trace, u.task_label, time.perf_counter() - start, oracle=ps.sdef.is_oracle(ps.params))
-    return UnitOutcome(u.key, result, trace)
+    unit = Unit(ps.sdef, ps.params, u.problem, env.tasks[u.task_label], gateways, label=ps.label,
+                task_label=u.task_label, model=u.model.label, gen=env.base_params, prompts=ps.prompts,
+                seed=env.cfg.seed)
+    result = await execute_unit(unit)
+    return UnitOutcome(u.key, result, unit.trace, result.error if result.status == "failed" else None)

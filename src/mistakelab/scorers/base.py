@@ -29,12 +29,12 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from mistakelab.core.registry import Registry
-from mistakelab.core.specs import parse_named
+from mistakelab.core.specs import PartSpec, parse_named
 from mistakelab.core.types import Completion
 from mistakelab.steps.types import Step
 
@@ -172,6 +172,20 @@ def build_scorer(spec: "str | Mapping[str, Any] | Scorer") -> Scorer:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(parameters)'}: {e['msg']}" for e in exc.errors())
         raise ValueError(f"scorer {name!r}: {problems}") from None
+
+
+def checked_scorer(spec: Any) -> Any:
+    """Build the scorer once so a bad spec fails when the run is planned (a params validator)."""
+    try:
+        build_scorer(spec)
+    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
+        raise ValueError(str(exc)) from None
+    return spec
+
+
+#: A strategy parameter naming a scorer (``"critic_step:agg=min"`` or a table), checked when
+#: the run is planned; the strategy's oracle use and capabilities follow from the scorer it names.
+ScorerSpec = Annotated[str | dict[str, Any], AfterValidator(checked_scorer), PartSpec("scorer", build_scorer)]
 
 
 def merge_needs(*maps: Mapping[str, frozenset[str] | set[str]]) -> dict[str, frozenset[str]]:

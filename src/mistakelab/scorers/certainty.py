@@ -102,6 +102,8 @@ class _TokenScorer(Scorer):
 
 @scorers.register("self_certainty_step")
 class SelfCertaintyStep(_TokenScorer):
+    """Each step: the mean self-certainty (KL from uniform) of its tokens."""
+
     name = "self_certainty_step"
     default_agg = "mean"
 
@@ -115,12 +117,16 @@ class SelfCertaintyStep(_TokenScorer):
 
 @scorers.register("self_certainty")
 class SelfCertainty(_TokenScorer):
+    """The whole solution: its tokens' mean self-certainty (Kang et al. 2025)."""
+
     name = "self_certainty"
     kind = "outcome"
 
 
 @scorers.register("mean_logprob")
 class MeanLogprob(_TokenScorer):
+    """The whole solution: its tokens' mean logprob."""
+
     name = "mean_logprob"
     kind = "outcome"
     attr = "logprob"

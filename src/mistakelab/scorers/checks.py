@@ -50,6 +50,8 @@ def _by_step(marks: list[tuple[int, StepMark]], steps: list[Step]) -> list[float
 
 @scorers.register("arithmetic_step")
 class ArithmeticStep(Scorer):
+    """Each step: 0 with a wrong computation, 1 with checked ones, none without (fewest flagged first)."""
+
     name = "arithmetic_step"
     default_agg = "flags"
 
@@ -64,6 +66,8 @@ class ArithmeticStep(Scorer):
 
 @scorers.register("exact_step")
 class ExactStep(Scorer):
+    """Each step: the task's exact step verifier (oracle-assisted)."""
+
     name = "exact_step"
     oracle = True
 
@@ -79,6 +83,8 @@ class ExactStep(Scorer):
 
 @scorers.register("exact")
 class Exact(Scorer):
+    """The whole solution: 1 when its answer is correct (the gold answer: oracle-assisted)."""
+
     name = "exact"
     kind = "outcome"
     oracle = True

@@ -65,6 +65,8 @@ class _Judge(Scorer):
 
 @scorers.register("critic_step")
 class CriticStep(_Judge):
+    """Each step: the critic's P(Yes) that the step is correct."""
+
     name = "critic_step"
     Params = CriticStepParams
 
@@ -86,6 +88,8 @@ class CriticStep(_Judge):
 
 @scorers.register("critic_verdict")
 class CriticVerdict(_Judge):
+    """The whole solution: the critic's P(Yes) that it is correct."""
+
     name = "critic_verdict"
     kind = "outcome"
     Params = CriticVerdictParams

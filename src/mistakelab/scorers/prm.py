@@ -140,6 +140,8 @@ def prm_scores(question: str, steps: list[str], p: PrmParams) -> list[float | No
 
 @scorers.register("prm")
 class ProcessRewardModel(Scorer):
+    """Each step: a process reward model's score (transformers; the train extra)."""
+
     name = "prm"
     Params = PrmParams
 

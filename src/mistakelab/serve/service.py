@@ -30,17 +30,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mistakelab.backends.base import Backend, check_spec, create_backend
-from mistakelab.context import SOLVER, CallFailed, build_result, failed_result, usage_by_role
+from mistakelab.context import SOLVER, CallFailed, CapabilityError, failed_result, usage_by_role
 from mistakelab.core.trace import AnswerKind, Trace
 from mistakelab.core.types import Problem, Result, Usage
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.execute import Unit, execute_unit
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
 from mistakelab.serve.config import NONE, ServeConfig
 from mistakelab.serve.errors import SERVER, ApiError, bad_request, call_error, timeout_error
 from mistakelab.serve.request import ServeRequest
 from mistakelab.serve.upstream import Upstream
 from mistakelab.store.db import RunStore
-from mistakelab.strategies import StrategyDef, StrategyContext
+from mistakelab.strategies import StrategyContext, StrategyDef
 from mistakelab.tasks.base import Task
 
 SEED_MODULUS = 2**31 - 1
@@ -243,24 +244,22 @@ class Proxy:
         problem = Problem(id=f"{req.content_id()}-{i}", question=req.question, answer="")
         roles = {SOLVER: req.model, **req.roles}
         gateways = {role: UnitGateway(self.caller(m), unit) for role, m in roles.items()}
-        trace = Trace(strategy=req.label, problem_id=problem.id, model=req.model)
         seed = req.seed if req.seed is not None else int(trace_id[:8], 16) % SEED_MODULUS
-        ctx = StrategyContext(problem, TASK, gateways, trace, params=req.gen, prompts=dict(sdef.prompts),
-                              seed=seed, strategy_name=sdef.name, gold=False, messages=req.messages)
+        work = Unit(sdef, params, problem, TASK, gateways, label=req.label, model=req.model, gen=req.gen,
+                    seed=seed, gold=False, messages=req.messages)
         start = time.perf_counter()
         try:
-            await sdef.fn(ctx, params)
-        except BaseException as exc:
-            why = exc.error if isinstance(exc, CallFailed) else (
-                "cancelled (timeout, or the client went away)" if isinstance(exc, asyncio.CancelledError)
-                else f"{type(exc).__name__}: {exc}")
-            self._store.save_unit(self.run_id, unit, failed_result(trace, TASK.name, time.perf_counter() - start,
-                                                                   why), trace)
+            result = await execute_unit(work)
+        except asyncio.CancelledError:
+            self._store.save_unit(self.run_id, unit, failed_result(
+                work.trace, TASK.name, time.perf_counter() - start, "cancelled (timeout, or the client went away)"),
+                work.trace)
             raise
-        result = build_result(trace, TASK.name, time.perf_counter() - start, gold=False)
-        self._store.save_unit(self.run_id, unit, result, trace)
-        text, finish = final_text(trace)
-        return Choice(text, finish, result, trace)
+        self._store.save_unit(self.run_id, unit, result, work.trace)
+        if work.exception is not None:
+            raise work.exception
+        text, finish = final_text(work.trace)
+        return Choice(text, finish, result, work.trace)
 
     def save_passed_on(self, trace_id: str, trace: Trace, result: Result) -> None:
         """Record a request sent on unchanged (strategy ``none`` to an upstream)."""
@@ -273,6 +272,8 @@ def _api_error(exc: BaseException) -> ApiError:
         return exc
     if isinstance(exc, CallFailed):
         return call_error(exc.error)
+    if isinstance(exc, CapabilityError):  # found before the first call
+        return bad_request(str(exc), "model", "capability")
     return ApiError(500, f"the strategy failed: {type(exc).__name__}: {exc}", SERVER, code="strategy_error")
 
 

@@ -56,11 +56,11 @@ class StepVerdict(BaseModel):
 
 
 class InjectedSolution(BaseModel):
-    """A gold solution with one error injected at ``label`` (the step index)."""
+    """A gold solution with one error injected at step ``first_error`` (its index)."""
 
     problem_id: str
     text: str
     steps: list[str]
-    label: int
+    first_error: int
     kind: str  # e.g. "wrong_value", "wrong_claim"
     description: str = ""

@@ -34,22 +34,38 @@ from mistakelab.store.texts import pack_json, unpack
 
 
 # Bumped when what a completion's per-token statistics mean changes, so that cached
-# completions asked with logprobs are not served with the old meaning (2: kl_from_uniform is
-# KL(U || p), was KL(p || U)). Completions without logprobs keep their keys.
+# completions are not served with the old meaning (2: kl_from_uniform is KL(U || p), was
+# KL(p || U)). A scoring call's key holds it; a generation's cached completion is stamped
+# with it (``Completion.logprob_stats``) and serves a request for statistics only when current.
 LOGPROB_STATS_VERSION = 2
 
 
 def cache_key(model_id: str, messages: Sequence[Message], params: GenParams, scored: str | None = None) -> str:
     """Key of the completion cache: (model, messages, parameters incl. seed), and for a
-    scoring call the text scored (generation keys are unchanged by that field)."""
+    scoring call the text scored (generation keys are unchanged by that field).
+
+    A generation's key ignores whether token statistics were asked for (``logprobs``,
+    ``top_logprobs``): they describe the sample, they do not change it, so a selector that
+    draws self-consistency's samples with statistics shares their key (a cached sample
+    without enough statistics is not served to a request that wants them: see
+    :func:`serves`).
+
+    Example:
+        >>> from mistakelab.core.types import GenParams
+        >>> p = GenParams(temperature=0.7, seed=3)
+        >>> cache_key("m", [], p) == cache_key("m", [], p.with_(logprobs=True, top_logprobs=5))
+        True
+    """
+    if scored is None and params.logprobs:
+        params = params.with_(logprobs=False, top_logprobs=0)
     body: dict[str, object] = {
         "model": model_id,
         "messages": [m.model_dump() for m in messages],
-        "params": params.model_dump(mode="json"),
+        "params": _key_params(params),
     }
     if scored is not None:
         body["scored"] = scored
-    if params.logprobs:
+    if scored is not None:
         body["logprob_stats"] = LOGPROB_STATS_VERSION
     payload = json.dumps(
         body,
@@ -57,6 +73,32 @@ def cache_key(model_id: str, messages: Sequence[Message], params: GenParams, sco
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _key_params(params: GenParams) -> dict[str, Any]:
+    """The parameters as keyed; a field added later is left out at its default, so the keys of
+    requests that do not use it are what they were before it existed."""
+    dump = params.model_dump(mode="json")
+    if not dump.get("stop_after_boxed"):
+        dump.pop("stop_after_boxed", None)
+    return dump
+
+
+def serves(cached: Completion, params: GenParams) -> bool:
+    """Whether a cached completion answers a request with ``params``: one that asks for token
+    statistics needs a completion that has them, with as many alternatives per token.
+
+    Example:
+        >>> from mistakelab.core.types import Completion, GenParams
+        >>> serves(Completion(text="4"), GenParams(logprobs=True))
+        False
+    """
+    if not params.logprobs:
+        return True
+    lps = cached.logprobs
+    if lps is None or (cached.completion_tokens and not lps) or cached.logprob_stats != LOGPROB_STATS_VERSION:
+        return False
+    return all(len(t.top) >= params.top_logprobs for t in lps)
 
 
 @dataclass(frozen=True)
@@ -251,6 +293,8 @@ class RunStore:
             {"messages": [m.model_dump() for m in messages], "params": params.model_dump(mode="json")},
             ensure_ascii=False,
         )
+        if completion.logprobs is not None and completion.logprob_stats is None:
+            completion = completion.model_copy(update={"logprob_stats": LOGPROB_STATS_VERSION})
         comp = completion.model_dump_json()
         now = time.time()
         request_doc, request_chunks = self._packed(request)
@@ -262,7 +306,9 @@ class RunStore:
             self._recent[key] = comp
             # cache entry and call log in one transaction: a kill between them would leave a
             # cached completion whose original call is missing from the log
-            self._enqueue(*request_chunks, *comp_chunks, ("INSERT OR IGNORE INTO completion_cache VALUES (?,?,?,?,?)",
+            # a sample drawn again for its statistics replaces its plainer twin under one key
+            verb = "REPLACE" if completion.logprobs is not None else "IGNORE"
+            self._enqueue(*request_chunks, *comp_chunks, (f"INSERT OR {verb} INTO completion_cache VALUES (?,?,?,?,?)",
                                                           (key, model, request_doc, comp_doc, now)), log)
         else:
             self._enqueue(*request_chunks, *comp_chunks, log)

@@ -32,7 +32,7 @@ class LocatePrediction:
     record_id: str
     split: str
     source: str | None
-    label: int | None  # the record's earliest wrong step (-1: none)
+    first_error: int | None  # the record's earliest wrong step (-1: none; its ``label`` in files)
     pred: int | None  # the locator's (-1: no error; None: no prediction)
     oracle: bool
     calls: int
@@ -51,7 +51,7 @@ def save_locate(store: RunStore, run_id: str, records: Sequence[dict[str, Any]],
     for i, p in enumerate(predictions):
         doc, chunks = store._packed(json.dumps(p.result, ensure_ascii=False))
         statements += [*chunks, ("INSERT OR REPLACE INTO locate_predictions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                 (run_id, p.locator_key, p.locator, p.record_id, i, p.split, p.source, p.label,
+                                 (run_id, p.locator_key, p.locator, p.record_id, i, p.split, p.source, p.first_error,
                                   p.pred, int(p.oracle), p.calls, p.tokens, doc, now))]
     store._enqueue(*statements)
     store.flush()

@@ -18,9 +18,8 @@ from mistakelab.strategies import dvts as _dvts  # noqa: F401
 from mistakelab.strategies import pal as _pal  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
-from mistakelab.strategies.self_consistency import majority, tally
+from mistakelab.strategies.kit.voting import majority, tally
 from mistakelab.strategies.self_refine import parse_verdict
-from mistakelab.strategies.solve import solve
 
 __all__ = [
     "FirstError",
@@ -29,7 +28,6 @@ __all__ = [
     "StrategySpec",
     "majority",
     "parse_verdict",
-    "solve",
     "strategies",
     "strategy",
     "tally",

@@ -26,6 +26,7 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.core.registry import Registry
+from mistakelab.core.specs import spec_label, spec_needs, spec_oracle
 
 StrategyFn = Callable[[Any, Any], Awaitable[None]]
 #: role -> capabilities its model's backend must declare, given the parameters
@@ -39,11 +40,12 @@ class StrategyDef:
     name: str
     fn: StrategyFn
     params: type[BaseModel]
-    #: True (or ``oracle(params)`` True) when the strategy uses the gold answer while solving
+    #: True (or ``oracle(params)`` True) when the strategy itself uses the gold answer while
+    #: solving; the parts its typed spec fields name (locators, scorers) add their own use
     oracle: bool | Callable[[Any], bool] = False
     doc: str = ""
-    #: longest chain of sequential model calls for given params (for scheduling only)
-    chain: Callable[[Any], int] | None = None
+    #: the longest run of sequential model calls for given params (scheduling only)
+    depth: Callable[[Any], int] | None = None
     #: model roles besides the solver that a spec may assign (``self_refine:critic=...``)
     roles: tuple[str, ...] = ()
     #: named prompt templates (``str.format``; ``{question}`` always available)
@@ -55,13 +57,21 @@ class StrategyDef:
     check: ProblemCheck | None = None
 
     def is_oracle(self, params: Any) -> bool:
-        return bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        """Whether a run with ``params`` may use the gold answer: the strategy's own flag, or
+        a locator or scorer named by one of its typed spec fields that does (the one rule the
+        runner's labels, ``solve`` and the proxy's refusal share)."""
+        own = bool(self.oracle(params)) if callable(self.oracle) else bool(self.oracle)
+        return own or spec_oracle(params)
 
     def capabilities_needed(self, params: Any) -> dict[str, frozenset[str]]:
-        return {role: frozenset(caps) for role, caps in (self.needs(params) if self.needs else {}).items()}
+        """Role -> capabilities: the strategy's own ``needs`` plus its scorers' (typed fields)."""
+        out = dict(spec_needs(params))
+        for role, caps in (self.needs(params) if self.needs else {}).items():
+            out[role] = out.get(role, frozenset()) | frozenset(caps)
+        return out
 
 
-strategies: Registry[StrategyDef] = Registry("strategy")
+strategies: Registry[StrategyDef] = Registry("strategy", "strategies")
 
 
 def strategy(
@@ -69,7 +79,7 @@ def strategy(
     params: type[BaseModel],
     *,
     oracle: bool | Callable[[Any], bool] = False,
-    chain: Callable[[Any], int] | None = None,
+    depth: Callable[[Any], int] | None = None,
     roles: tuple[str, ...] = (),
     prompts: Mapping[str, str] | None = None,
     needs: Needs | Mapping[str, set[str]] | None = None,
@@ -78,8 +88,8 @@ def strategy(
 ) -> Callable[[StrategyFn], StrategyFn]:
     """Register an async strategy function under ``name`` (see the module docstring).
 
-    ``chain(params)`` estimates the longest run of sequential calls; the runner starts long
-    chains first so they do not finish last. ``needs`` maps roles to the capabilities their
+    ``depth(params)`` estimates the longest run of sequential calls; the runner starts deep
+    units first so they do not finish last. ``needs`` maps roles to the capabilities their
     backends must declare (or is a function of the parameters giving that map); a run
     refuses the strategy before its first call when one is missing.
     """
@@ -92,7 +102,7 @@ def strategy(
 
     def deco(fn: StrategyFn) -> StrategyFn:
         strategies.register(name, StrategyDef(
-            name, fn, params, oracle, (fn.__doc__ or "").strip(), chain, tuple(roles),
+            name, fn, params, oracle, (fn.__doc__ or "").strip(), depth, tuple(roles),
             dict(prompts or {}), needs_fn, method, check))
         return fn
 
@@ -117,13 +127,7 @@ class StrategySpec(BaseModel):
 
     @property
     def label(self) -> str:
-        if self.label_:
-            return self.label_
-        p = self.params_dict()
-        if not p:
-            return self.name
-        inner = ",".join(f"{k}={_short(v)}" for k, v in sorted(p.items()))
-        return f"{self.name}({inner})"
+        return spec_label({"name": self.name, "label": self.label_, **self.params_dict()})
 
     def definition(self) -> StrategyDef:
         return strategies.get(self.name)
@@ -142,12 +146,6 @@ class StrategySpec(BaseModel):
         """Role -> the model named for it (a model name, a label, or a model table)."""
         sdef = self.definition()
         return {k: v for k, v in self.params_dict().items() if k in sdef.roles}
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, dict):
-        return str(v.get("name") or v.get("model") or v)
-    return str(v)
 
 
 def _errors(exc: ValidationError) -> str:

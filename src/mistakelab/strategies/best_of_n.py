@@ -5,14 +5,15 @@ al. 2025), ``mean_logprob``, ``critic_verdict`` (a critic's P(Yes)), any step sc
 aggregation (``critic_step:agg=min``, ``prm:model=...``), ``arithmetic_step`` (fewest flagged
 steps), ``exact`` (the gold answer: oracle-assisted, an upper bound).
 
-``shared`` (default): draw the samples ``self_consistency`` draws (same seeds and parameters),
-so every selection rule is compared on identical samples and a run's cache serves them once;
-token statistics then come from one ``score`` call per sample. ``shared=false`` draws its own
-samples, with the statistics recorded while generating.
+``shared`` (default): draw the samples ``self_consistency`` draws (same seeds, parameters and
+cache keys), so every selection rule is compared on identical samples and a run's cache serves
+them once. Either way, a scorer that reads token statistics gets them recorded while the
+samples are generated (no ``score`` call per sample); a cached sample drawn without them is
+drawn once more, with them. ``shared=false`` draws its own samples.
 
 ``select="best"`` keeps the highest score; ``select="borda"`` is the Borda vote with power
 ``p`` (rank r of N weighs (N - r + 1) ** p, weights pool per equivalent answer; p = 0 is plain
-majority). Rules (:mod:`mistakelab.strategies.selection`): a sample whose answer does not parse
+majority). Rules (:mod:`mistakelab.strategies.kit.voting`): a sample whose answer does not parse
 is neither scored nor chosen; an unavailable score ranks below every available one; ties go to
 the earliest sample (in a vote, to the answer seen first). No parsing answer: final None.
 """
@@ -22,33 +23,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.events import ScoreEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
-from mistakelab.scorers import Scorer, build_scorer
+from mistakelab.scorers import Scorer, ScorerSpec, build_scorer
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index, borda_vote
-
-ScorerSpec = str | dict[str, Any]
-
-
-def checked_scorer(spec: ScorerSpec) -> ScorerSpec:
-    """A params validator: build the scorer once so a bad spec fails when the run is planned."""
-    try:
-        build_scorer(spec)
-    except KeyError as exc:  # an unknown name: pydantic reports ValueErrors only
-        raise ValueError(str(exc)) from None
-    return spec
-
+from mistakelab.strategies.kit.voting import best_index, borda_vote
 
 def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[str, Any]:
     """How to sample: self-consistency's own samples, or fresh ones with the token statistics
     the scorers read."""
-    if shared:
-        return {"temperature": temperature, "seed_scope": "self_consistency"}
-    return {"temperature": temperature, **({"logprobs": True} if any(s.wants_logprobs for s in scorers) else {})}
+    stats = {"logprobs": True} if any(s.wants_logprobs for s in scorers) else {}
+    if shared:  # same key as self_consistency's sample: the statistics are not part of it
+        return {"temperature": temperature, "seed_scope": "self_consistency", **stats}
+    return {"temperature": temperature, **stats}
 
 
 class BestOfNParams(BaseModel):
@@ -60,14 +50,8 @@ class BestOfNParams(BaseModel):
     p: float = Field(default=0.5, ge=0)  # Borda power
     shared: bool = True  # self_consistency's samples
 
-    @field_validator("scorer")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec) -> ScorerSpec:
-        return checked_scorer(v)
 
-
-@strategy("best_of_n", BestOfNParams, roles=("critic",), oracle=lambda p: build_scorer(p.scorer).oracle,
-          needs=lambda p: build_scorer(p.scorer).needs(), method="best-of-N with a scorer, METHODS §2.1/§1.3")
+@strategy("best_of_n", BestOfNParams, roles=("critic",), method="best-of-N with a scorer, METHODS §2.1/§1.3")
 async def best_of_n(ctx: StrategyContext, params: BestOfNParams) -> None:
     """Sample n solutions and keep the best by a scorer (or a Borda vote over its ranking)."""
     scorer = build_scorer(params.scorer)

@@ -74,33 +74,28 @@ class StoredSolution:
 
 def stored_solutions(store_path: str, run: str) -> list[StoredSolution]:
     """The first solution (ATTEMPT or SAMPLE) of every finished unit of the stored run
-    ``run`` (id, or name: the latest of that name), in unit order, with its problem and task."""
-    from mistakelab.store import RunStore
+    ``run`` (id, id prefix, or name: the latest of that name), in unit order, with its problem
+    and task."""
+    from mistakelab.store import StoredRun
 
-    st = RunStore(store_path)
     try:
-        info = st.get_run(run) or next((r for r in reversed(st.list_runs()) if r.name == run), None)
-        if info is None:
-            raise ValueError(f"no run {run!r} in {store_path}")
-        specs = {(t.get("label") or t["name"]): t for t in info.config.get("tasks", [])}
-        tasks: dict[str, Task] = {}
-        problems: dict[str, dict[str, Problem]] = {}
+        stored = StoredRun.open(store_path, run)
+    except LookupError as exc:
+        raise ValueError(str(exc)) from None
+    try:
         out: list[StoredSolution] = []
-        for u in st.units(info.id):
-            if u.result is None or u.result.status != "done" or u.task not in specs:
+        for u in stored.units():
+            if u.result is None or u.result.status != "done" or u.task not in stored.task_specs:
                 continue
-            trace = st.trace(info.id, u.unit_key)
+            trace = stored.trace(u.unit_key)
             text = _first_solution_text(trace) if trace else None
-            if u.task not in tasks:
-                tasks[u.task] = create_task(specs[u.task]["name"], specs[u.task].get("options") or {})
-                problems[u.task] = {p.id: p for p in st.load_problems(info.id, u.task)}
-            p = problems[u.task].get(u.problem_id)
+            p = stored.problems_of(u.task).get(u.problem_id)
             if text is not None and p is not None:
                 first = trace.first_solution() if trace else None
-                out.append(StoredSolution(u.strategy, tasks[u.task], p, text, bool(first and first.correct)))
+                out.append(StoredSolution(u.strategy, stored.task(u.task), p, text, bool(first and first.correct)))
         return out
     finally:
-        st.close()
+        stored.store.close()
 
 
 @lru_cache(maxsize=32)

@@ -15,12 +15,12 @@ import asyncio
 from mistakelab.core.events import SearchEvent, StopEvent
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import ranked
-from mistakelab.strategies.step_search import Partial, StepSearch, StepSearchParams, search_needs
+from mistakelab.strategies.kit.voting import ranked
+from mistakelab.strategies.step_search import Partial, StepSearch, StepSearchParams, SEARCH_NEEDS
 
 
-@strategy("dvts", StepSearchParams, roles=("critic",), needs=search_needs,
-          oracle=lambda p: StepSearch.oracle(p), chain=lambda p: p.max_depth + 1,
+@strategy("dvts", StepSearchParams, roles=("critic",), needs=SEARCH_NEEDS,
+          depth=lambda p: p.max_depth + 1,
           method="diverse verifier tree search, METHODS §2.11")
 async def dvts(ctx: StrategyContext, params: StepSearchParams) -> None:
     """N/M independent greedy subtrees, each expanded M ways per depth; best solution among them."""

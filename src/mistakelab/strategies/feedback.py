@@ -44,10 +44,11 @@ class FeedbackParams(BaseModel):
     temperature_step: float = Field(default=0.0, ge=0)  # added each round (rising temperature)
     max_temperature: float = Field(default=1.0, ge=0)
     list_tried: bool = False  # list the answers already tried in each retry message
+    stop_after_boxed: bool = True  # an answer after feedback ends once it is boxed
 
 
 @strategy("feedback", FeedbackParams, oracle=True, roles=("feedback",), prompts=PROMPTS,
-          chain=lambda p: 1 + 2 * p.rounds, method="Feedback Friction (2025; METHODS §2.8)")
+          depth=lambda p: 1 + 2 * p.rounds, method="Feedback Friction (2025; METHODS §2.8)")
 async def feedback(ctx: StrategyContext, params: FeedbackParams) -> None:
     """Solve; while wrong, a feedback model that knows the gold answer explains the mistake."""
     oracle, critic = ctx.oracle(), ctx.model("feedback")
@@ -58,7 +59,8 @@ async def feedback(ctx: StrategyContext, params: FeedbackParams) -> None:
     conv, tried, reason, r = ctx.question(), [], "rounds used up", 0
     for r in range(params.rounds + 1):
         temp = min(base + r * params.temperature_step, max(params.max_temperature, base))
-        c = await ctx.generate(conv, purpose=f"solve-{r}", temperature=temp)
+        c = await ctx.generate(conv, purpose=f"solve-{r}", temperature=temp,
+                               **({"stop_after_boxed": True} if r and params.stop_after_boxed else {}))
         tried.append(ctx.record_answer(c, label=f"round-{r}"))
         if oracle.check(c.text):
             reason = "correct"

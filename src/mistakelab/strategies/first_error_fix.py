@@ -18,20 +18,19 @@ the locator finds no wrong step (or makes no prediction): the solution stands.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.backends.base import CONTINUE
 from mistakelab.core.events import EditEvent, ScoreEvent, StopEvent
 from mistakelab.core.trace import AnswerKind
-from mistakelab.locate import build_locator
-from mistakelab.scorers import build_scorer, merge_needs
+from mistakelab.locate import LocatorSpec
+from mistakelab.scorers import ScorerSpec, build_scorer
 from mistakelab.strategies.base import strategy
-from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index
-from mistakelab.strategies.self_consistency import majority
+from mistakelab.strategies.kit.voting import best_index
+from mistakelab.strategies.kit.voting import majority
 
 PROMPTS = {
     "critique": "This step of your solution may be wrong:\n\n{step}\n\nIn one or two sentences, say what is "
@@ -45,7 +44,7 @@ PROMPTS = {
 
 class FirstErrorFixParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    locator: str | dict[str, Any] = "arithmetic"
+    locator: LocatorSpec = "arithmetic"
     k: int = Field(default=4, ge=1)
     temperature: float = Field(default=0.7, gt=0)
     feedback: Literal["none", "locate", "critique"] = "locate"
@@ -53,22 +52,9 @@ class FirstErrorFixParams(BaseModel):
     scorer: ScorerSpec | None = None
     rounds: int = Field(default=1, ge=1)
 
-    @field_validator("scorer")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec | None) -> ScorerSpec | None:
-        return None if v is None else checked_scorer(v)
 
-
-def _oracle(p: FirstErrorFixParams) -> bool:
-    return build_locator(p.locator).oracle or (p.scorer is not None and build_scorer(p.scorer).oracle)
-
-
-def _needs(p: FirstErrorFixParams) -> dict[str, frozenset[str]]:
-    return merge_needs({"solver": {CONTINUE}}, build_scorer(p.scorer).needs() if p.scorer else {})
-
-
-@strategy("first_error_fix", FirstErrorFixParams, roles=("critic",), prompts=PROMPTS, oracle=_oracle,
-          needs=_needs, chain=lambda p: 4 * p.rounds, method="GLoRe local refinement / InT, METHODS §2.6")
+@strategy("first_error_fix", FirstErrorFixParams, roles=("critic",), prompts=PROMPTS,
+          needs={"solver": {CONTINUE}}, depth=lambda p: 4 * p.rounds, method="GLoRe local refinement / InT, METHODS §2.6")
 async def first_error_fix(ctx: StrategyContext, params: FirstErrorFixParams) -> None:
     """Locate the first wrong step, keep the prefix, regenerate from there (k candidates)."""
     question, hot = ctx.question(), {"temperature": params.temperature}

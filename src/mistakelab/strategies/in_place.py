@@ -28,9 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.context import Conversation
 from mistakelab.core.events import EditEvent, RedactionEvent, StopEvent
+from mistakelab.locate import LocatorSpec
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import emit_change, overrides, record_turn, redact
+from mistakelab.strategies.revision import emit_change, overrides, record_turn, redact, revising
 from mistakelab.strategies.step_fix import fix_arithmetic, fix_exact, numbered, parse_step_fix
 
 PROMPTS = {
@@ -45,16 +46,18 @@ PROMPTS = {
 
 class InPlaceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    locator: str = "arithmetic"  # a locator spec ("exact", "critic:n=3", ...) or "feedback"
+    locator: Literal["feedback"] | LocatorSpec = "arithmetic"  # a locator spec ("exact", "critic:n=3"...)
     fix: Literal["auto", "arithmetic", "exact", "feedback"] = "auto"
     rounds: int = Field(default=3, ge=1)
     redact: bool = True  # remove the gold answer from steps the feedback model writes
     temperature: float | None = None
+    stop_after_boxed: bool = True  # a continuation ends once it has boxed an answer
 
 
 def _oracle(p: InPlaceParams) -> bool:
-    # intrinsic only when neither the locator nor the fixer can reach the gold answer
-    return p.locator.startswith(("exact", "rollout", "feedback")) or p.fix != "arithmetic"
+    # intrinsic only when neither the locator nor the fixer can reach the gold answer (a
+    # locator's own oracle use follows from its spec field: see StrategyDef.is_oracle)
+    return p.locator == "feedback" or p.fix != "arithmetic"
 
 
 async def _locate_and_fix(ctx: StrategyContext, params: InPlaceParams, text: str, r: int
@@ -85,7 +88,7 @@ async def _locate_and_fix(ctx: StrategyContext, params: InPlaceParams, text: str
 
 
 @strategy("in_place", InPlaceParams, oracle=_oracle, roles=("feedback", "critic"), prompts=PROMPTS,
-          needs={"solver": {"continue"}}, chain=lambda p: 1 + 2 * p.rounds,
+          needs={"solver": {"continue"}}, depth=lambda p: 1 + 2 * p.rounds,
           method="in-place feedback (2025; METHODS §2.9)")
 async def in_place(ctx: StrategyContext, params: InPlaceParams) -> None:
     """Replace the first wrong step of the response and let the model continue from it."""
@@ -109,7 +112,8 @@ async def in_place(ctx: StrategyContext, params: InPlaceParams) -> None:
         ctx.emit(EditEvent(step=k, before=steps[k].text, after=fixed, source=source))
         after = text[steps[k].end:steps[k + 1].start] if k + 1 < len(steps) else "\n"
         prefix = text[:steps[k].start] + fixed + after
-        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"continue-{r}", **gen)
+        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"continue-{r}",
+                                   **revising(params.temperature, params.stop_after_boxed))
         before, text = answer, prefix + cont.text
         answer = record_turn(ctx, prefix, cont, label=f"edit-{r}")
         emit_change(ctx, r, before, answer)

@@ -18,24 +18,24 @@
 4. The final answer is the score-weighted vote over the old and the new candidates.
 
 Roles ``reviewer`` and ``refiner`` (and ``critic`` for the critic scorers) are the solver
-unless configured. Ties and unparsed answers follow :mod:`mistakelab.strategies.selection`.
+unless configured. Ties and unparsed answers follow :mod:`mistakelab.strategies.kit.voting`.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.context import Conversation
 from mistakelab.core.events import RouteEvent, ScoreEvent, StopEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
-from mistakelab.scorers import StepScores, aggregate, build_scorer, merge_needs
+from mistakelab.scorers import ScorerSpec, StepScores, aggregate, build_scorer
 from mistakelab.strategies.base import strategy
-from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer, sampling
+from mistakelab.strategies.best_of_n import sampling
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import mass_confidence, ranked, weak_steps, weighted_vote
+from mistakelab.strategies.kit.voting import mass_confidence, ranked, weak_steps, weighted_vote
 
 PROMPTS = {
     "review": "Problem:\n{question}\n\nSolution:\n{solution}\n\nA checker doubts these steps:\n\n{weak}\n\n"
@@ -59,11 +59,6 @@ class MagicoreParams(BaseModel):
     step_below: float = 0.5
     shared: bool = True  # self_consistency's samples (see best_of_n)
 
-    @field_validator("outcome", "step")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec | None) -> ScorerSpec | None:
-        return None if v is None else checked_scorer(v)
-
 
 def _scorers(p: MagicoreParams) -> list:  # type: ignore[type-arg]
     return [build_scorer(s) for s in (p.outcome, p.step) if s is not None]
@@ -84,8 +79,7 @@ async def _rate(ctx: StrategyContext, p: MagicoreParams, text: str,
 
 
 @strategy("magicore", MagicoreParams, roles=("reviewer", "refiner", "critic"), prompts=PROMPTS,
-          oracle=lambda p: any(s.oracle for s in _scorers(p)), chain=lambda p: 2 + 3 * p.rounds,
-          needs=lambda p: merge_needs(*(s.needs() for s in _scorers(p))), method="MAgICoRe, METHODS §2.7")
+          depth=lambda p: 2 + 3 * p.rounds, method="MAgICoRe, METHODS §2.7")
 async def magicore(ctx: StrategyContext, params: MagicoreParams) -> None:
     """Score k samples; vote on easy problems; review-and-refine low-score steps on hard ones."""
     outs = await ctx.sample(ctx.question(), params.k, purpose="sample",

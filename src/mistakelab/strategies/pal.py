@@ -26,7 +26,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.sandbox import Limits, RunStatus, extract_program, program_answer, run_program_async
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.self_consistency import majority, tally
+from mistakelab.strategies.kit.voting import majority, tally
 
 PROMPTS = {
     "program": "{question}\n\nWrite a Python program that computes the answer to this problem and prints "
@@ -48,7 +48,7 @@ class PalParams(BaseModel):
     wall_seconds: float = Field(default=10.0, gt=0)
 
 
-@strategy("pal", PalParams, prompts=PROMPTS, chain=lambda p: 1 + p.rounds,
+@strategy("pal", PalParams, prompts=PROMPTS, depth=lambda p: 1 + p.rounds,
           method="PAL with self-debugging (PAL 2022; CoSC 2024), METHODS §2.12")
 async def pal(ctx: StrategyContext, params: PalParams) -> None:
     """Write a program, run it sandboxed, feed errors back up to R rounds; vote over k programs."""

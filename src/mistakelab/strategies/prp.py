@@ -62,7 +62,7 @@ def mask(question: str, tok: Token) -> str:
     return question[:tok.start] + "X" + question[tok.end:]
 
 
-@strategy("prp", PRPParams, prompts=PROMPTS, chain=lambda p: 2 * p.rounds,
+@strategy("prp", PRPParams, prompts=PROMPTS, depth=lambda p: 2 * p.rounds,
           method="Progressive Rectification Prompting (PRP, 2024; METHODS §2.4)")
 async def prp(ctx: StrategyContext, params: PRPParams) -> None:
     """Solve, verify by masking a number of the question, re-solve with 'likely not S' hints."""

@@ -30,6 +30,19 @@ def overrides(temperature: float | None) -> dict[str, Any]:
     return {} if temperature is None else {"temperature": temperature}
 
 
+def revising(temperature: float | None, stop_after_boxed: bool) -> dict[str, Any]:
+    """Overrides for a call that writes a revision (a refinement, a continuation after an
+    edit or a cue, an answer after feedback): with ``stop_after_boxed`` it ends once its
+    ``\\boxed{...}`` answer is complete, instead of running on (re-checking, restating) up to
+    ``max_tokens``; the strategies' prompts ask for a boxed answer.
+
+    Example:
+        >>> revising(None, True)
+        {'stop_after_boxed': True}
+    """
+    return {**overrides(temperature), **({"stop_after_boxed": True} if stop_after_boxed else {})}
+
+
 def with_hint(conv: Conversation, hint: str, before: bool = False) -> Conversation:
     """``conv`` with ``hint`` added to its last user message (the question), after it (PRP's
     hint) or ``before`` it (demonstrations).

@@ -8,55 +8,19 @@ so maj@k (the final answer) and pass@k (any sample correct) are both reported.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.core.events import VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
+from mistakelab.strategies.kit.voting import majority, tally
 
 
 class SelfConsistencyParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     k: int = Field(default=4, ge=1)
     temperature: float = Field(default=0.7, gt=0)
-
-
-def tally(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
-          weights: list[float] | None = None) -> dict[str, tuple[str, float]]:
-    """Votes per answer key, in first-seen order: key -> (first answer seen, votes).
-
-    Example:
-        >>> tally(["3", "4", "4", None])
-        {'3': ('3', 1.0), '4': ('4', 2.0)}
-    """
-    out: dict[str, tuple[str, float]] = {}
-    for i, a in enumerate(answers):
-        if a is None:
-            continue
-        k = key(a)
-        first, votes = out.get(k, (a, 0.0))
-        out[k] = (first, votes + (1.0 if weights is None else weights[i]))
-    return out
-
-
-def majority(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
-             weights: list[float] | None = None) -> str | None:
-    """Most voted answer by ``key`` (weighted when ``weights`` are given); ties go to the
-    earliest; None answers don't vote.
-
-    Example:
-        >>> majority(["3", "4", "4", None, "3"])
-        '3'
-    """
-    votes = tally(answers, key, weights)
-    if not votes:
-        return None
-    best = max(v for _, v in votes.values())
-    # dicts keep insertion order: the first to reach `best` in sample order
-    return next(first for first, v in votes.values() if v == best)
 
 
 @strategy("self_consistency", SelfConsistencyParams, method="self-consistency, METHODS §2.1")

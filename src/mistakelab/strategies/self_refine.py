@@ -64,10 +64,11 @@ class SelfRefineParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rounds: int = Field(default=2, ge=0)
     temperature: float | None = None
+    stop_after_boxed: bool = True  # a refinement ends once it has boxed an answer
 
 
 @strategy("self_refine", SelfRefineParams, roles=("critic",), prompts=PROMPTS,
-          chain=lambda p: 1 + 2 * p.rounds, method="Self-Refine, METHODS §2.2")
+          depth=lambda p: 1 + 2 * p.rounds, method="Self-Refine, METHODS §2.2")
 async def self_refine(ctx: StrategyContext, params: SelfRefineParams) -> None:
     """Solve, then critique (optionally by a critic model) and refine up to ``rounds`` times."""
     over = {} if params.temperature is None else {"temperature": params.temperature}
@@ -93,7 +94,8 @@ async def self_refine(ctx: StrategyContext, params: SelfRefineParams) -> None:
             ask = review.assistant(critique.text).user(ctx.prompt("refine"))
         else:
             ask = question.assistant(solution.text).user(ctx.prompt("refine_other", critique=critique.text))
-        solution = await ctx.generate(ask, purpose=f"refine-{r}", **over)
+        solution = await ctx.generate(ask, purpose=f"refine-{r}",
+                                      **over, **({"stop_after_boxed": True} if params.stop_after_boxed else {}))
         answer = ctx.record_answer(solution, label=f"refine-{r}")
     ctx.emit(StopEvent(reason=reason, rounds=used))
     ctx.final(answer, method="last_solution")

@@ -11,7 +11,7 @@ A partial is *finished* when its text holds a boxed answer, or when a continuati
 empty (the model ended its turn). Partials still open at ``max_depth`` are completed in one
 call without the stop string when nothing finished. Every finished solution is recorded as a
 SAMPLE answer. The final answer (``final``): the best-scored finished solution, or the
-score-weighted vote over them (ties and unparsed answers: :mod:`~mistakelab.strategies.selection`).
+score-weighted vote over them (ties and unparsed answers: :mod:`~mistakelab.strategies.kit.voting`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.backends.base import CONTINUE
 from mistakelab.core.events import ScoreEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
-from mistakelab.scorers import Aggregation, Scorer, aggregate, build_scorer, merge_needs
-from mistakelab.strategies.best_of_n import ScorerSpec, checked_scorer
+from mistakelab.scorers import Aggregation, Scorer, ScorerSpec, aggregate, build_scorer
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.selection import best_index, weighted_vote
+from mistakelab.strategies.kit.voting import best_index, weighted_vote
 
 
 class StepSearchParams(BaseModel):
@@ -44,14 +43,9 @@ class StepSearchParams(BaseModel):
     agg: Aggregation = "last"
     final: Literal["best", "vote"] = "best"
 
-    @field_validator("scorer")
-    @classmethod
-    def _known_scorer(cls, v: ScorerSpec) -> ScorerSpec:
-        return checked_scorer(v)
 
-
-def search_needs(p: StepSearchParams) -> dict[str, frozenset[str]]:
-    return merge_needs({"solver": {CONTINUE}}, build_scorer(p.scorer).needs())
+#: the solver continues partial solutions (the scorer's needs follow from its spec field)
+SEARCH_NEEDS = {"solver": {CONTINUE}}
 
 
 @dataclass
@@ -68,10 +62,6 @@ class StepSearch:
     def __init__(self, ctx: StrategyContext, p: StepSearchParams) -> None:
         self.ctx, self.p = ctx, p
         self.scorer: Scorer = build_scorer(p.scorer)
-
-    @staticmethod
-    def oracle(p: StepSearchParams) -> bool:
-        return build_scorer(p.scorer).oracle
 
     async def expand(self, parent: Partial, purpose: str, n: int | None = None) -> list[Partial]:
         p = self.p

@@ -11,7 +11,7 @@ Example:
     >>> import asyncio
     >>> from mistakelab.backends import ScriptedBackend
     >>> from mistakelab.core import Problem
-    >>> from mistakelab.strategies import solve
+    >>> from mistakelab.runner import solve
     >>> from mistakelab.tasks import create_task
     >>> fake = ScriptedBackend(["\\\\boxed{5}", "\\\\boxed{4}"])
     >>> trace, r = asyncio.run(solve("try_again:turns=3", fake, Problem(id="p", question="2+2?", answer="4"),
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mistakelab.core.events import StopEvent
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import overrides
+from mistakelab.strategies.revision import revising
 
 PROMPTS = {
     "retry": "Your answer is incorrect. Please try again. Put the final answer in \\boxed{{}}.",
@@ -38,16 +38,18 @@ class TryAgainParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     turns: int = Field(default=5, ge=1)  # T: answers at most (UFO uses 5)
     temperature: float | None = None  # None: the run's generation default
+    stop_after_boxed: bool = True  # an answer after "try again" ends once it is boxed
 
 
-@strategy("try_again", TryAgainParams, oracle=True, prompts=PROMPTS, chain=lambda p: p.turns,
+@strategy("try_again", TryAgainParams, oracle=True, prompts=PROMPTS, depth=lambda p: p.turns,
           method="'try again' unary feedback (UFO, 2025; METHODS §2.3)")
 async def try_again(ctx: StrategyContext, params: TryAgainParams) -> None:
     """Answer; while wrong (by the gold answer), say only 'incorrect, try again'; up to T turns."""
     conv = ctx.question()
     answer, reason, turn = None, "turns used up", 0
     for turn in range(params.turns):
-        c = await ctx.generate(conv, purpose=f"turn-{turn}", **overrides(params.temperature))
+        c = await ctx.generate(conv, purpose=f"turn-{turn}",
+                               **revising(params.temperature, bool(turn) and params.stop_after_boxed))
         answer = ctx.record_answer(c, label=f"turn-{turn}")
         if ctx.oracle_check(c.text):
             reason = "correct"

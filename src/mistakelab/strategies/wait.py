@@ -11,7 +11,7 @@ Example:
     >>> import asyncio
     >>> from mistakelab.backends import ScriptedBackend
     >>> from mistakelab.core import Problem
-    >>> from mistakelab.strategies import solve
+    >>> from mistakelab.runner import solve
     >>> from mistakelab.tasks import create_task
     >>> fake = ScriptedBackend(["2 + 2 = 5. \\\\boxed{5}", ", 2 + 2 = 4. \\\\boxed{4}"])
     >>> trace, r = asyncio.run(solve("wait", fake, Problem(id="p", question="2+2?", answer="4"),
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
-from mistakelab.strategies.revision import emit_change, overrides, record_turn
+from mistakelab.strategies.revision import emit_change, overrides, record_turn, revising
 
 
 class WaitParams(BaseModel):
@@ -34,9 +34,10 @@ class WaitParams(BaseModel):
     cue: str = " Wait"  # appended to the assistant turn before it is continued
     rounds: int = Field(default=1, ge=1)
     temperature: float | None = None
+    stop_after_boxed: bool = True  # a continuation ends once it has boxed an answer
 
 
-@strategy("wait", WaitParams, needs={"solver": {"continue"}}, chain=lambda p: 1 + p.rounds,
+@strategy("wait", WaitParams, needs={"solver": {"continue"}}, depth=lambda p: 1 + p.rounds,
           method="'Wait' after the answer (Self-Correction Bench, 2025; METHODS §2.5)")
 async def wait(ctx: StrategyContext, params: WaitParams) -> None:
     """Answer, then append ' Wait' to the answer and let the model continue."""
@@ -45,7 +46,8 @@ async def wait(ctx: StrategyContext, params: WaitParams) -> None:
     text, answer = c.text, ctx.record_answer(c, label="initial")
     for r in range(params.rounds):
         prefix = text + params.cue
-        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"wait-{r}", **gen)
+        cont = await ctx.continue_(ctx.question(), prefix, purpose=f"wait-{r}",
+                                   **revising(params.temperature, params.stop_after_boxed))
         before, answer = answer, record_turn(ctx, prefix, cont, label=f"wait-{r}")
         emit_change(ctx, r, before, answer)
         text = prefix + cont.text

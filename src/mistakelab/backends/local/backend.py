@@ -3,10 +3,12 @@
 Engines are cached per process by (model path, settings): backends built from equal specs
 share one loaded model, one context and one decode thread; the last :meth:`aclose` frees them.
 
-Options (``ModelSpec.options``): ``n_seq`` (8 parallel sequences), ``n_ctx_per_seq`` (2048),
-``n_threads`` (CPU count), ``n_batch`` (512), ``prefix_cache`` (true: a prompt reuses the KV of
-the longest token prefix it shares with an earlier request, prompt and generated text, still
-held by a slot: a conversation's next turn evaluates only the new turn).
+Options (``ModelSpec.options``): ``n_seq`` (32 parallel sequences, or this machine's tuning:
+``mistakelab models --tune``), ``n_ctx_per_seq`` (2048, or the tuning's), ``n_threads`` (CPU
+count), ``n_batch`` / ``n_ubatch`` (512), ``kv_unified`` (false: a KV stream per sequence),
+``flash_attn`` (true), ``prefix_cache`` (true: a prompt reuses the KV of the longest token
+prefix it shares with an earlier request, prompt and generated text, still held by a slot: a
+conversation's next turn evaluates only the new turn), ``lora`` / ``lora_scale``.
 
 Example:
     >>> import asyncio
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mistakelab.backends.base import Backend, ModelSpec
-from mistakelab.backends.local import LOCAL_CAPABILITIES, adapter_identity, settings_from_options
+from mistakelab.backends.local import LOCAL_CAPABILITIES, adapter_identity, resolved_settings
 from mistakelab.backends.local.engine import Engine, EngineSettings
 from mistakelab.backends.local.template import TemplateError
 from mistakelab.core.types import Completion, GenParams, Message
@@ -162,4 +164,4 @@ class LocalBackend(Backend):
 
 def from_spec(spec: ModelSpec) -> LocalBackend:
     """Build a :class:`LocalBackend` from a :class:`ModelSpec` (registered as ``local``)."""
-    return LocalBackend(spec.model, settings_from_options(spec.options))
+    return LocalBackend(spec.model, resolved_settings(spec.model, spec.options)[0])

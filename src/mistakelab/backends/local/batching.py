@@ -24,6 +24,12 @@ class StepPlan:
     finished_prompt: list[tuple[Seq, int]] = field(default_factory=list)  # leader, last prompt row
     scored: list[tuple[ScoreJob, int, int, int]] = field(default_factory=list)  # job, idx, rows p0:p1
 
+    def remap(self, new_index) -> None:
+        """Follow a reordering of the batch (``new_index[old] = new``); -1 stays -1."""
+        self.outputs = [(s, int(new_index[i])) for s, i in self.outputs]
+        self.finished_prompt = [(s, int(new_index[i])) for s, i in self.finished_prompt]
+        self.scored = [(j, int(new_index[i]) if i >= 0 else -1, p0, p1) for j, i, p0, p1 in self.scored]
+
 
 def fill_batch(batch: Batch, sched: Scheduler, stats: EngineStats) -> StepPlan:
     """Clear ``batch`` and fill it for one step; the plan says which rows belong to whom."""
@@ -58,4 +64,6 @@ def fill_batch(batch: Batch, sched: Scheduler, stats: EngineStats) -> StepPlan:
         plan.in_batch.append(seq)
         if g.n_eval == len(g.tokens):
             plan.finished_prompt.append((seq, idx))
+    if batch.n:
+        plan.remap(batch.sort_by_sequence())
     return plan

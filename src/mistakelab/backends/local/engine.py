@@ -2,16 +2,25 @@
 
 Design:
 
-* One context holds ``n_seq`` sequences in a unified KV cache (``n_ctx = n_seq x
-  n_ctx_per_seq``). Each engine step builds ONE ``llama_decode`` batch: the next token of every
-  generating sequence, then prompt chunks of newly admitted requests up to ``n_batch`` tokens.
-  Requests join between steps and leave when done (their KV cells are removed); requests beyond
-  ``n_seq`` wait in a FIFO queue.
+* One context holds ``n_seq`` sequences, by default each in a KV *stream* of its own
+  (``kv_unified = False``, ``n_ctx_per_seq`` cells each) with flash attention. Each engine step
+  builds ONE ``llama_decode`` batch: the next token of every generating sequence, then prompt
+  chunks of newly admitted requests up to ``n_batch`` tokens. Requests join between steps and
+  leave when done (their KV cells are removed); requests beyond ``n_seq`` wait in a FIFO queue.
+* Why streams: in a unified cache every sequence's query is scored against the cells of
+  *every* sequence (masked), so a step's attention grows with the sum of all contexts; with a
+  stream each, with the contexts a sequence holds. llama.cpp's CPU flash attention also skips
+  masked cells, one reason it is on. A streams batch is split by llama.cpp into micro-batches
+  of *consecutive* sequence ids, each a pass over the weights, so the batch is sorted by
+  sequence and live sequences are moved down into free slots (:meth:`.Scheduler.compact`;
+  a stream copy, about 12 KB a token on qwen2.5-coder-0.5b) to keep one pass a step. The
+  measurements behind the defaults are in ``bench/local_throughput.py``'s docstring and the
+  README.
 * A *group* is one prompt with k branches (k samples). Its prompt is evaluated once, into the
-  leader's sequence; the KV is then shared with the other branches by ``llama_memory_seq_cp``
-  (no data copied with a unified cache), and every branch samples its first token from the
-  same logits row with its own seed. Branches that did not fit wait and later reuse the prompt
-  from a live sibling (or a finished sibling's recycled slot).
+  leader's sequence; the KV is then copied to the other branches (``llama_memory_seq_cp``: a
+  whole-stream copy between streams, a tag in a unified cache), and every branch samples its
+  first token from the same logits row with its own seed. Branches that did not fit wait and
+  later reuse the prompt from a live sibling (or a finished sibling's recycled slot).
 * Sampling is done in numpy per row with a per-request ``numpy.random.Generator(seed)``; see
   :mod:`.sampling`. Results go back to asyncio with ``loop.call_soon_threadsafe``.
 * Prefix cache (``EngineSettings.prefix_cache``, on by default): a freed slot keeps the KV
@@ -72,6 +81,7 @@ from mistakelab.backends.local.state import (
     Group,
     LogitsHook,
     Seq,
+    StepProfile,
     call_hooks,
 )
 from mistakelab.backends.local.template import ChatTemplate
@@ -97,7 +107,8 @@ class Engine:
         cap = max(s.n_batch, s.n_seq)
         try:
             self._ctx = create_context(self.model, n_seq=s.n_seq, n_ctx=s.n_seq * s.n_ctx_per_seq,
-                                       n_batch=cap, n_threads=s.n_threads)
+                                       n_batch=cap, n_threads=s.n_threads, n_ubatch=s.n_ubatch,
+                                       kv_unified=s.kv_unified, flash_attn=s.flash_attn)
             self._lora = attach_lora(self.model, self._ctx, s.lora, s.lora_scale) if s.lora else None
         except Exception:
             if getattr(self, "_ctx", None):
@@ -116,7 +127,7 @@ class Engine:
         self.stats = EngineStats()
         self._sched = Scheduler(
             s.n_seq,
-            seq_cp=lambda src, dst, p0, p1: L.llama_memory_seq_cp(self._mem, src, dst, p0, p1),
+            seq_cp=self._copy_prefix,
             seq_rm=lambda seq, p0, p1: L.llama_memory_seq_rm(self._mem, seq, p0, p1),
             deliver=self._deliver,
             stats=self.stats,
@@ -128,6 +139,7 @@ class Engine:
         self._stopping = False
         self._holds = 0
         self._closed = False
+        self.profile: list[StepProfile] | None = None  # set by start_profile
         self._thread = threading.Thread(target=self._run, name="mistakelab-llama", daemon=True)
         self._thread.start()
 
@@ -241,6 +253,21 @@ class Engine:
         """Sequences currently holding a slot (running or waiting for their prompt)."""
         return sum(s is not None for s in self._sched.slots)
 
+    def start_profile(self) -> list[StepProfile]:
+        """Time every following step into the returned list (until :meth:`stop_profile`).
+
+        Example:
+            >>> steps = engine.start_profile()  # doctest: +SKIP
+            >>> sum(p.decode_s for p in steps) / sum(p.total_s for p in steps)  # doctest: +SKIP
+            0.93
+        """
+        self.profile = []
+        return self.profile
+
+    def stop_profile(self) -> list[StepProfile]:
+        steps, self.profile = self.profile or [], None
+        return steps
+
     def reset_stats(self) -> None:
         self.stats = self._sched.stats = EngineStats()
 
@@ -263,6 +290,20 @@ class Engine:
         release_model(self.model)
 
     # ---- engine thread ----------------------------------------------------------------
+    def _copy_prefix(self, src: int, dst: int, p0: int, p1: int) -> None:
+        """Give sequence ``dst`` the KV cells of ``src`` at positions [p0, p1).
+
+        In a unified cache this only tags cells. Between streams llama.cpp copies whole
+        streams (the data move happens at the next decode), so copy all of ``src`` and
+        drop what lies past ``p1`` in ``dst``.
+        """
+        if self.settings.kv_unified:
+            L.llama_memory_seq_cp(self._mem, src, dst, p0, p1)
+            return
+        L.llama_memory_seq_cp(self._mem, src, dst, -1, -1)
+        if p1 >= 0:
+            L.llama_memory_seq_rm(self._mem, dst, p1, -1)
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -284,8 +325,22 @@ class Engine:
         self._sched.fail_everything("local engine closed")
 
     def _step(self) -> None:
+        profile = self.profile  # stop_profile may clear the attribute meanwhile
+        if profile is None:
+            self._one_step()
+            return
+        t0, d0, s0 = time.perf_counter(), self.stats.decode_s, self.stats.sample_s
+        n, tokens = self._one_step()
+        profile.append(StepProfile(
+            rows=n, tokens=self._batch.n, prompt=tokens, decode_s=self.stats.decode_s - d0,
+            sample_s=self.stats.sample_s - s0, total_s=time.perf_counter() - t0))
+
+    def _one_step(self) -> tuple[int, int]:
+        """One step; returns (rows sampled, prompt or scored tokens in the batch)."""
         sched = self._sched
         sched.admit()
+        if not self.settings.kv_unified:
+            sched.compact()
         batch = self._batch
         plan = fill_batch(batch, sched, self.stats)
         in_batch = plan.in_batch
@@ -302,7 +357,7 @@ class Engine:
             if rc != 0:
                 for seq in in_batch:
                     sched.finish(seq, "error", f"llama_decode failed with code {rc}")
-                return
+                return 0, batch.n
             for seq, i in plan.outputs:
                 seq.pos += 1
                 rows.append((seq, self._logits(i)))
@@ -316,6 +371,7 @@ class Engine:
         sched.ready.clear()
         if rows:
             self._sample(rows)
+        return len(rows), batch.n - len(plan.outputs)
 
     def _logits(self, i: int) -> np.ndarray:
         return logit_rows(self._ctx, i, 1, self.n_vocab)[0]

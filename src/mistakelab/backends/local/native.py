@@ -161,15 +161,24 @@ def release_model(model: LlamaModel) -> None:
 
 
 def create_context(
-    model: LlamaModel, *, n_seq: int, n_ctx: int, n_batch: int, n_threads: int
+    model: LlamaModel, *, n_seq: int, n_ctx: int, n_batch: int, n_threads: int,
+    n_ubatch: int = 512, kv_unified: bool = False, flash_attn: bool = True,
 ) -> Any:
-    """A context holding ``n_seq`` sequences in one unified KV cache of ``n_ctx`` cells."""
+    """A context holding ``n_seq`` sequences in ``n_ctx`` KV cells.
+
+    ``kv_unified``: one cache shared by all sequences (a decode step attends over every
+    sequence's cells, masked) or one stream of ``n_ctx / n_seq`` cells per sequence (each
+    sequence attends over its own cells only). ``flash_attn``: llama.cpp's fused attention,
+    which on the CPU skips masked cells. The engine module says which is faster, and why.
+    """
     params = L.llama_context_default_params()
     params.n_ctx = n_ctx
     params.n_batch = n_batch
-    params.n_ubatch = min(n_batch, 512)
+    params.n_ubatch = min(n_batch, n_ubatch)
     params.n_seq_max = n_seq
-    params.kv_unified = True  # one cache: seq_cp of a shared prompt copies no data
+    params.kv_unified = kv_unified
+    params.flash_attn_type = (L.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn
+                              else L.LLAMA_FLASH_ATTN_TYPE_DISABLED)
     params.n_threads = n_threads
     params.n_threads_batch = n_threads
     params.no_perf = True
@@ -223,6 +232,7 @@ class Batch:
         self.logits = np.ctypeslib.as_array(self.raw.logits, shape=(capacity,))
         np.ctypeslib.as_array(self.raw.n_seq_id, shape=(capacity,))[:] = 1
         self._seq = [self.raw.seq_id[i] for i in range(capacity)]
+        self.seq = np.zeros(capacity, dtype=np.int64)  # mirror of seq_id[i][0]
         self.n = 0
 
     def clear(self) -> None:
@@ -234,9 +244,32 @@ class Batch:
         self.token[i] = token
         self.pos[i] = pos
         self._seq[i][0] = seq
+        self.seq[i] = seq
         self.logits[i] = 1 if output else 0
         self.n = i + 1
         return i
+
+    def sort_by_sequence(self) -> Any:
+        """Reorder the tokens by (sequence, position); returns ``new_index[old_index]``.
+
+        With one KV stream per sequence, llama.cpp splits a batch into micro-batches of
+        consecutive sequence ids in batch order; sorted, a step is one micro-batch (plus the
+        rest of any long prompt chunk) instead of one per out-of-order run.
+        """
+        import numpy as np
+
+        n = self.n
+        key = self.seq[:n] * (1 << 32) + self.pos[:n]
+        order = np.argsort(key, kind="stable")
+        new_index = np.empty(n, dtype=np.int64)
+        new_index[order] = np.arange(n)
+        if np.array_equal(order, np.arange(n)):
+            return new_index
+        for arr in (self.token, self.pos, self.logits, self.seq):
+            arr[:n] = arr[:n][order]
+        for i in range(n):
+            self._seq[i][0] = int(self.seq[i])
+        return new_index
 
     def decode(self, ctx: Any) -> int:
         self.raw.n_tokens = self.n

@@ -222,6 +222,44 @@ class Scheduler:
                 error=error,
             ))
 
+    def compact(self, max_moves: int = 4) -> int:
+        """Move live sequences down into free lower slots; returns how many moved.
+
+        With one KV stream per sequence, llama.cpp decodes a batch in micro-batches of
+        consecutive sequence ids, so live slots {0, 1, 5} cost two weight passes a step
+        where {0, 1, 2} cost one. A move copies the stream (``seq_cp`` of the whole stream,
+        applied by llama.cpp before the next decode) and frees the old slot, which keeps the
+        cells as a cached prefix when the prefix cache is on. Free slots without a cached
+        prefix are filled first.
+        """
+        moves = 0
+        while moves < max_moves:
+            live = [i for i, s in enumerate(self.slots) if s is not None]
+            holes = [i for i, s in enumerate(self.slots) if s is None and live and i < live[-1]]
+            if not holes:
+                break
+            dst = min(holes, key=lambda i: (self.kept[i] is not None, i))
+            self._move(live[-1], dst)
+            moves += 1
+        return moves
+
+    def _move(self, src: int, dst: int) -> None:
+        item = self.slots[src]
+        assert item is not None
+        self.kept[dst] = None
+        if isinstance(item, Seq) and item.state == WAIT:  # no cells yet: a new label only
+            self._clear(dst)
+            kept = None
+        else:
+            self._seq_cp(src, dst, -1, -1)  # replaces whatever dst held
+            self.stats.slot_moves += 1
+            kept = item.cell_tokens() if isinstance(item, Seq) and self.prefix_cache else None
+            if not kept:
+                self._seq_rm(src, -1, -1)
+        item.slot = dst
+        self.slots[dst], self.slots[src] = item, None
+        self.kept[src] = kept or None
+
     def drop_kept(self) -> int:
         """Free every kept prefix's cells (when a batch finds no room); returns how many."""
         dropped = 0

@@ -33,10 +33,13 @@ log = logging.getLogger(__name__)
 class EngineSettings:
     """Context shape: ``n_seq`` parallel sequences of ``n_ctx_per_seq`` tokens each."""
 
-    n_seq: int = 8
+    n_seq: int = 32  # most sequences per step; ``mistakelab models --tune`` measures this machine's
     n_ctx_per_seq: int = 2048
     n_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     n_batch: int = 512
+    n_ubatch: int = 512  # llama.cpp's physical batch: a longer prompt chunk is split
+    kv_unified: bool = False  # True: one KV cache for all sequences; False: a stream each
+    flash_attn: bool = True
     prefix_cache: bool = True  # freed slots keep their KV (prompt + generated) for later prompts
     lora: str | None = None  # a GGUF LoRA adapter applied to every request (``mistakelab train``)
     lora_scale: float = 1.0
@@ -53,12 +56,34 @@ class EngineStats:
     max_seqs_per_step: int = 0  # most distinct sequences in one decode batch
     shared_steps: int = 0  # decode steps whose batch held more than one sequence
     kv_copies: int = 0  # branches that reused a prompt via llama_memory_seq_cp
+    slot_moves: int = 0  # live sequences moved down to close a gap (one KV stream each)
     score_tokens_evaluated: int = 0  # tokens put through the model by score jobs
     tokens_scored: int = 0  # completion tokens given a logprob by score jobs
     requests_done: int = 0
     errors: int = 0
     decode_s: float = 0.0
     sample_s: float = 0.0  # sampling, logprob statistics and scoring statistics
+
+
+@dataclass
+class StepProfile:
+    """One engine step, timed (:meth:`Engine.start_profile`): where a step's time goes.
+
+    ``rows`` tokens were sampled; ``tokens`` went through ``llama_decode`` (``prompt`` of them
+    prompt or scored tokens); ``other_s`` is the step's Python bookkeeping (admission, batch
+    building, results), ``total_s`` minus the timed parts.
+    """
+
+    rows: int
+    tokens: int
+    prompt: int
+    decode_s: float
+    sample_s: float
+    total_s: float
+
+    @property
+    def other_s(self) -> float:
+        return max(self.total_s - self.decode_s - self.sample_s, 0.0)
 
 
 @dataclass
@@ -116,7 +141,7 @@ class Seq:
         self.pos = 0  # KV positions filled
         self.next_token = -1
         self.generated: list[int] = []  # sampled token ids, in order
-        self.out = TextOutput(branch.params.stop)
+        self.out = TextOutput(branch.params.stop, boxed=branch.params.stop_after_boxed)
         self.logprobs: list[TokenLogprob] | None = [] if branch.params.logprobs else None
         self.first_row: np.ndarray | None = None
 

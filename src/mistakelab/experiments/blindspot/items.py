@@ -65,7 +65,7 @@ def level2(n: int, seed: int = 0, task_name: str = "igsm", options: dict[str, An
             bad = task.inject_error(p, step, seed=seed)
         except (ValueError, IndexError, RuntimeError):
             continue  # no detectable error to inject here: take the next problem
-        cut = split_steps(bad.text)[bad.label].end
+        cut = split_steps(bad.text)[bad.first_error].end
         out.append(Item(2, p, task, bad.text[:cut].rstrip() + "\n", bad.kind))
     return out
 

@@ -29,20 +29,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mistakelab.backends.base import Backend, ModelSpec
-from mistakelab.backends.scripted import ScriptExhausted
-from mistakelab.context import CallFailed, build_result, failed_result, grade_trace
-from mistakelab.core.trace import Trace
+from mistakelab.backends.base import CONTINUE, Backend, ModelSpec
 from mistakelab.core.types import GenParams
 from mistakelab.experiments.blindspot.items import Item, level1, level2, level3
-from mistakelab.runner.gateway import CallStats, ModelCaller, UnitGateway
+from mistakelab.runner.execute import Unit, execute_unit
+from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision, unit_key
 from mistakelab.store.db import RunStore
+from mistakelab.strategies.base import StrategyDef
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.revision import record_turn, with_hint
 
@@ -105,6 +103,24 @@ async def probe(ctx: StrategyContext, error: str, condition: str, cue: str) -> N
     ctx.final(record_turn(ctx, prefix, cont, label=condition), method="turn")
 
 
+class ProbeParams(BaseModel):
+    """One condition on one item, as the parameters of the probe strategy."""
+
+    error: str
+    condition: str
+    cue: str
+
+
+async def _probe(ctx: StrategyContext, p: ProbeParams) -> None:
+    await probe(ctx, p.error, p.condition, p.cue)
+
+
+def probe_strategy(condition: str) -> StrategyDef:
+    """The probe of ``condition`` as a strategy (its name seeds its samples)."""
+    needs = {"solver": frozenset({CONTINUE})} if condition != "user" else {}
+    return StrategyDef(f"blindspot-{condition}", _probe, ProbeParams, needs=lambda _p: needs)
+
+
 async def run_blindspot(cfg: BlindspotConfig, *, backend_factory: Callable[[ModelSpec], Backend] | None = None,
                         progress: Callable[[str, Any], None] | None = None) -> str:
     """Run (or resume) the experiment; returns its run id in ``cfg.store``."""
@@ -124,6 +140,7 @@ async def run_blindspot(cfg: BlindspotConfig, *, backend_factory: Callable[[Mode
                                   (lambda: backend_factory(cfg.model)) if backend_factory else None)
     params, sem, done = GenParams(max_tokens=cfg.max_tokens), asyncio.Semaphore(cfg.concurrency), store.finished_units(run_id)
     units = [(label, it, c) for label, its in items.items() for it in its for c in CONDITIONS]
+    strategies = {c: probe_strategy(c) for c in CONDITIONS}
     notify("start", len(units))
 
     async def one(label: str, it: Item, condition: str) -> None:
@@ -132,22 +149,15 @@ async def run_blindspot(cfg: BlindspotConfig, *, backend_factory: Callable[[Mode
             notify("skip", None)
             return
         async with sem:
-            trace = Trace(strategy=condition, problem_id=it.problem.id, model=cfg.model.label)
-            ctx = StrategyContext(it.problem, it.task, {"solver": UnitGateway(caller, key)}, trace,
-                                  params=params, seed=cfg.seed, strategy_name=f"blindspot-{condition}")
-            start = time.perf_counter()
-            try:
-                await probe(ctx, it.error, condition, cfg.cue)
-            except ScriptExhausted:
-                raise
-            except CallFailed as exc:  # stored as failed, retried on the next run
-                store.save_unit(run_id, key, failed_result(trace, label, time.perf_counter() - start, exc.error), trace)
+            unit = Unit(strategies[condition], ProbeParams(error=it.error, condition=condition, cue=cfg.cue),
+                        it.problem, it.task, {"solver": UnitGateway(caller, key)}, label=condition,
+                        task_label=label, model=cfg.model.label, gen=params, seed=cfg.seed)
+            result = await execute_unit(unit)  # a failed unit is stored as failed, retried on the next run
+            store.save_unit(run_id, key, result, unit.trace)
+            if result.status == "failed":
                 notify("unit_error", key)
-                return
-            grade_trace(trace, it.task, it.problem)
-            result = build_result(trace, label, time.perf_counter() - start)
-            store.save_unit(run_id, key, result, trace)
-            notify("unit", result)
+            else:
+                notify("unit", result)
 
     try:
         await asyncio.gather(*(one(*u) for u in units))

@@ -23,7 +23,7 @@ from typing import Callable
 from mistakelab.core.events import VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.report.html.data import Unit
-from mistakelab.strategies.self_consistency import majority
+from mistakelab.strategies.kit.voting import majority
 
 Sample = tuple[str | None, bool]  # extracted answer, correct
 

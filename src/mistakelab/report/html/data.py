@@ -1,4 +1,5 @@
-"""Everything a report reads from the store about one run, loaded once.
+"""Everything a report reads from the store about one run, loaded once (through
+:class:`~mistakelab.store.StoredRun`).
 
 Units come with their traces in one query; the tasks named in the run's config are rebuilt
 (for step verifiers and answer keys); a task that cannot be rebuilt here (e.g. a test-only
@@ -22,8 +23,9 @@ from typing import Any
 
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import Problem, Result
-from mistakelab.store import LocatePrediction, RunInfo, RunStore, UnitRow, locate_predictions, locate_records
-from mistakelab.tasks.base import Task, create_task
+from mistakelab.store import (LocatePrediction, RunInfo, RunStore, StoredRun, UnitRow, locate_predictions,
+                              locate_records)
+from mistakelab.tasks.base import Task
 
 
 @dataclass
@@ -71,37 +73,16 @@ class RunData:
         return [u.row.result for u in self.units if u.row.result is not None]
 
 
-def _strategy_label(spec: dict[str, Any]) -> str | None:
-    from mistakelab.strategies.base import StrategySpec
-
-    try:
-        return StrategySpec.model_validate(spec).label
-    except ValueError:
-        return None
-
-
-def _tasks(config: dict[str, Any]) -> tuple[dict[str, Task], dict[str, str]]:
-    tasks, notes = {}, {}
-    for spec in config.get("tasks", []):
-        label = spec.get("label") or spec.get("name", "?")
-        try:
-            tasks[label] = create_task(spec["name"], spec.get("options") or {})
-        except Exception as exc:  # noqa: BLE001 - any task error: render without it
-            notes[label] = f"{type(exc).__name__}: {exc}"
-    return tasks, notes
-
-
 def load_run(store: RunStore, run_id: str) -> RunData:
     """The run's info, units with traces and problems, tasks, and locate rows."""
     info = store.get_run(run_id)
     if info is None:
         raise KeyError(f"no run {run_id!r} in {store.path}")
-    tasks, notes = _tasks(info.config)
-    pairs = list(store.units_with_traces(run_id))
-    labels = {row.task for row, _ in pairs} | set(tasks)
-    problems = {label: {p.id: p for p in store.load_problems(run_id, label)} for label in sorted(labels)}
+    run = StoredRun(store, info)
+    tasks, notes = run.rebuild_tasks()
+    pairs = list(run.units_with_traces())
+    problems = run.problems_by_task(sorted({row.task for row, _ in pairs} | set(tasks)))
     units = [Unit(row, trace, problems.get(row.task, {}).get(row.problem_id)) for row, trace in pairs]
-    order = [lb for lb in (_strategy_label(s) for s in info.config.get("strategies", [])) if lb]
-    made, cached = store.call_counts(run_id)
-    return RunData(info, units, problems, tasks, notes, order, made, cached,
+    made, cached = run.call_counts()
+    return RunData(info, units, problems, tasks, notes, run.strategy_labels, made, cached,
                    locate_records(store, run_id), locate_predictions(store, run_id))

@@ -41,7 +41,7 @@ class RecordRow:
     record_id: str
     split: str
     source: str
-    label: int | None
+    first_error: int | None
     preds: list[PredCell]
     problem: str
     steps: list[str]
@@ -77,23 +77,23 @@ def locate_section(records: list[dict[str, Any]], predictions: list[LocatePredic
         by.setdefault(p.locator, []).append(p)
     names = {k: k for k in by}
     first = next(iter(by), None)
-    base = {p.record_id: p.pred == p.label for p in by.get(first, [])} if first else {}
+    base = {p.record_id: p.pred == p.first_error for p in by.get(first, [])} if first else {}
     scores = []
     for key, ps in by.items():
-        scored = [p for p in ps if p.label is not None]
+        scored = [p for p in ps if p.first_error is not None]
         groups: dict[str, list[LocatePrediction]] = {}
         for p in scored:
             groups.setdefault(p.split, []).append(p)
         if len(groups) > 1:
             groups["all"] = scored
         for group, gps in groups.items():
-            s = score_locator([p.label for p in gps], [p.pred for p in gps])  # type: ignore[misc]
+            s = score_locator([p.first_error for p in gps], [p.pred for p in gps])  # type: ignore[misc]
             cells = {"n err/cor": f"{s.n_err}/{s.n_cor}",
                      "acc_err %": f"{_pct(s.acc_err)} [{_pct(s.acc_err_ci[0])}, {_pct(s.acc_err_ci[1])}]" if s.n_err else "–",
                      "acc_cor %": f"{_pct(s.acc_cor)} [{_pct(s.acc_cor_ci[0])}, {_pct(s.acc_cor_ci[1])}]" if s.n_cor else "–",
                      "F1 %": f"{_pct(s.f1)} [{_pct(s.f1_ci[0])}, {_pct(s.f1_ci[1])}]" if s.n_err and s.n_cor else "– (one class)"}
             cells.update({c: str(s.confusion.get(c, 0)) for c in CONFUSION})
-            mine = {p.record_id: p.pred == p.label for p in gps}
+            mine = {p.record_id: p.pred == p.first_error for p in gps}
             ids = [i for i in mine if i in base]
             if key == first:
                 cells["Δ exact-match vs first"] = "baseline"
@@ -113,17 +113,17 @@ def locate_section(records: list[dict[str, Any]], predictions: list[LocatePredic
     rows = []
     for rid in dict.fromkeys(order):
         rec = recs.get(rid, {})
-        cells, notes, label, split, source = [], [], rec.get("label"), str(rec.get("split", "")), str(rec.get("source") or "")
+        cells, notes, first_error, split, source = [], [], rec.get("label"), str(rec.get("split", "")), str(rec.get("source") or "")
         for key in by:
             p = preds.get((key, rid))
             if p is None:
                 cells.append(PredCell("", "muted"))
                 continue
-            label, split, source = p.label, p.split, p.source or source
-            cells.append(PredCell("none" if p.pred is None else str(p.pred), _kind(p.label, p.pred)))
+            first_error, split, source = p.first_error, p.split, p.source or source
+            cells.append(PredCell("none" if p.pred is None else str(p.pred), _kind(p.first_error, p.pred)))
             note = p.result.get("note") or "\n---\n".join(str(x) for x in p.result.get("raw") or [])
             if note:
                 notes.append((names[key], str(note)))
-        rows.append(RecordRow(rid, split, source, label, cells, str(rec.get("problem", "")),
+        rows.append(RecordRow(rid, split, source, first_error, cells, str(rec.get("problem", "")),
                               [str(s) for s in rec.get("steps", [])], notes))
     return LocateSection([(names[k], any(p.oracle for p in ps)) for k, ps in by.items()], scores, rows)

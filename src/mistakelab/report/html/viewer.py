@@ -12,7 +12,7 @@ The detail of a unit (:func:`unit_detail`) is a dict:
   message is ``[role, content]`` or ``[role, null, "same as call 0, message 1"]``; ``text`` is
   a list of segments ``[text, class, title, step number]`` (class ``""``: not in a step);
   ``steps`` is ``[checker, first_error, n_steps, reason, note]`` or null (not a solution);
-* ``a``: answers, ``[kind, round, label, call, extracted, method, correct, reason]``;
+* ``a``: answers, ``[kind, index, label, call, extracted, method, correct, reason]``;
 * ``e``: events, ``[kind, [[field, value], ...]]``; ``err``: the unit's error.
 
 Example:
@@ -191,7 +191,7 @@ class ViewBuilder:
         detail: dict[str, Any] = {"c": [], "a": [], "e": [], "err": r.error if r else None}
         first_error = None
         if t is not None:
-            detail["a"] = [[a.kind.value, a.round, a.label, a.call, a.extracted, a.method,
+            detail["a"] = [[a.kind.value, a.index, a.label, a.call, a.extracted, a.method,
                             None if a.verdict is None else a.verdict.correct,
                             "" if a.verdict is None else a.verdict.reason] for a in t.answers]
             detail["e"] = [[e.kind, [[k, _value(v)] for k, v in e.model_dump(exclude={"kind"}).items()]]

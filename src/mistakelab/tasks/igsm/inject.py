@@ -12,7 +12,7 @@ Example:
     >>> from mistakelab.tasks.igsm.solve import gold_text
     >>> spec = generate(random.Random("0-2"), GenConfig())
     >>> bad = inject(spec, "igsm-0-2", 1)
-    >>> bad.label, bad.kind, bad.text.splitlines()[0] == gold_text(spec).splitlines()[0]
+    >>> bad.first_error, bad.kind, bad.text.splitlines()[0] == gold_text(spec).splitlines()[0]
     (1, 'wrong_value', True)
 """
 
@@ -29,7 +29,7 @@ KINDS = ("wrong_value", "wrong_dependency")
 
 
 def inject(spec: Spec, problem_id: str, step: int, seed: int = 0, kind: str | None = None) -> InjectedSolution:
-    """The gold solution with an error at gold step ``step`` (also the label)."""
+    """The gold solution with an error at gold step ``step`` (also its ``first_error``)."""
     kind = kind or "wrong_value"
     if kind not in KINDS:
         raise ValueError(f"unknown error kind {kind!r}; known: {', '.join(KINDS)}")
@@ -44,7 +44,7 @@ def inject(spec: Spec, problem_id: str, step: int, seed: int = 0, kind: str | No
     lines = [line if i == step else step_text(spec, k, vals) for i, k in enumerate(spec.necessary)]
     text = "\n".join(lines + [answer_line(vals[spec.question])])
     return InjectedSolution(problem_id=problem_id, text=text, steps=[s.text for s in split_solution(text)],
-                            label=step, kind=kind,
+                            first_error=step, kind=kind,
                             description=f"step {step}: {what}; later steps carry it, answer {vals[spec.question]}")
 
 

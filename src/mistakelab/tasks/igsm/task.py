@@ -9,7 +9,7 @@ Example:
     >>> task.verify(p, gold).correct, task.verify_steps(p, gold).first_error
     (True, -1)
     >>> bad = task.inject_error(p, step=1)
-    >>> task.verify_steps(p, bad.text).first_error == bad.label == 1
+    >>> task.verify_steps(p, bad.text).first_error == bad.first_error == 1
     True
 """
 

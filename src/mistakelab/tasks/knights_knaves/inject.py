@@ -10,7 +10,7 @@ Example:
     >>> from mistakelab.tasks.knights_knaves.generate import generate_puzzle
     >>> p = generate_puzzle(3, seed=0, index=0).to_problem()
     >>> inj = inject_error(p, 0)
-    >>> inj.label, inj.kind
+    >>> inj.first_error, inj.kind
     (0, 'wrong_claim')
 """
 
@@ -94,7 +94,7 @@ def inject_error(problem: Problem, step: int, seed: int = 0, kind: str | None = 
             continue
         what = "role" if c["type"] == "role" else "statement truth"
         return InjectedSolution(
-            problem_id=problem.id, text=text, steps=[s.text for s in split_steps(text)], label=label,
+            problem_id=problem.id, text=text, steps=[s.text for s in split_steps(text)], first_error=label,
             kind=kind, description=f"flipped the {what} claim about {problem.metadata['names'][c['person']]} "
                                    f"at gold step {step} ({gold[step][c['start']:c['end']]!r} -> {c['flip']!r})")
     raise RuntimeError(f"{problem.id}: no claim at step {step} could be flipped detectably")

@@ -1,53 +1,16 @@
-"""``try_again`` and ``prp`` on the scripted backend: stop rules, the oracle flag, turns."""
+"""``prp`` on the scripted backend: verification passes, masks, stop rules."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from mistakelab.backends import ScriptedBackend
 from mistakelab.core import AnswerKind, Problem, StopEvent
 from mistakelab.core.events import VerifyEvent
-from mistakelab.strategies import solve, strategies
 from mistakelab.strategies.prp import question_numbers
 
-from conftest import ToyAdd
-
-PROBLEM = Problem(id="p1", question="What is 2 + 3?", answer="5")
+from retry_helpers import run
 
 
-def run(strategy, outputs, problem=PROBLEM, **kw):  # type: ignore[no-untyped-def]
-    fake = ScriptedBackend(outputs)
-    trace, result = asyncio.run(solve(strategy, fake, problem, ToyAdd(), **kw))
-    return trace, fake, result
-
-
-# -- try_again -------------------------------------------------------------------------------
-def test_try_again_stops_at_the_first_correct_answer() -> None:
-    trace, fake, r = run("try_again:turns=5", ["\\boxed{6}", "\\boxed{7}", "\\boxed{5}", "\\boxed{9}"])
-    assert len(fake.calls) == 3 and r.correct and r.attempts == [False, False, True]
-    assert r.used_gold and trace.used_gold
-    third = fake.calls[2].messages
-    assert [m.role for m in third] == ["user", "assistant", "user", "assistant", "user"]
-    assert third[1].content == "\\boxed{6}" and third[3].content == "\\boxed{7}"
-    assert third[2].content.startswith("Your answer is incorrect") and "\\boxed{}" in third[2].content
-    assert trace.events_of(StopEvent) == [StopEvent(reason="correct", rounds=3)]
-
-
-def test_try_again_gives_up_after_t_turns_with_the_last_answer() -> None:
-    trace, fake, r = run("try_again:turns=2", ["\\boxed{6}", "\\boxed{6}"])
-    assert len(fake.calls) == 2 and not r.correct and r.final_answer == "6"
-    assert trace.events_of(StopEvent)[0].reason == "turns used up"
-
-
-def test_try_again_is_oracle_even_when_right_first_time_and_prompt_overridable() -> None:
-    assert strategies.get("try_again").is_oracle(strategies.get("try_again").params())
-    _, fake, r = run("try_again", ["\\boxed{6}", "\\boxed{5}"], prompts={"retry": "Nope. Again."})
-    assert r.used_gold and fake.calls[1].messages[-1].content == "Nope. Again."
-
-
-# -- prp ------------------------------------------------------------------------------------
 def test_prp_verification_pass_stops_and_is_intrinsic() -> None:
     trace, fake, r = run("prp:mask=first", ["\\boxed{5}", "X + 3 = 5 so X = \\boxed{2}"])
     assert len(fake.calls) == 2 and r.correct and not r.used_gold

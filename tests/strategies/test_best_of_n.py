@@ -1,31 +1,22 @@
-"""best_of_n and first_error_fix on the scripted backend: every control flow, the choice rules."""
+"""``best_of_n`` on the scripted backend: every scorer, the choice rules, shared samples."""
 
 from __future__ import annotations
-
-import asyncio
-import math
 
 import pytest
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.backends.base import CAPABILITIES
-from mistakelab.core import (AnswerKind, Completion, EditEvent, FirstErrorEvent, Problem, StopEvent,
-                             TokenLogprob, VoteEvent)
+from mistakelab.core import AnswerKind, Completion, TokenLogprob, VoteEvent
 from mistakelab.core.events import ScoreEvent
-from mistakelab.strategies import StrategySpec, solve
+from mistakelab.store.db import cache_key
+from mistakelab.strategies import StrategySpec
 
-from conftest import ToyAdd
-
-PROBLEM = Problem(id="p1", question="What is 2 + 3?", answer="5")
+from fix_helpers import judge, run
 
 
 def full(outputs) -> ScriptedBackend:  # type: ignore[no-untyped-def]
     """A scripted model that declares the full next-token distribution (as the local one does)."""
     return ScriptedBackend(outputs, capabilities=CAPABILITIES)
-
-
-def run(strategy, backend, roles=None):  # type: ignore[no-untyped-def]
-    return asyncio.run(solve(strategy, backend, PROBLEM, ToyAdd(), roles=roles))
 
 
 def with_kl(text: str, kl: float) -> Completion:
@@ -36,12 +27,6 @@ def with_kl(text: str, kl: float) -> Completion:
                                 for i, w in enumerate(words)])
 
 
-def judge(p_yes: float) -> Completion:
-    top = [("Yes", math.log(p_yes)), ("No", math.log(1 - p_yes))]
-    return Completion(text="Yes", logprobs=[TokenLogprob(token="Yes", logprob=top[0][1], top=top)])
-
-
-# -- best_of_n ------------------------------------------------------------------------------
 def test_best_of_n_self_certainty_picks_the_surest_parsing_sample() -> None:
     outs = [with_kl("so \\boxed{4}", 3.0), with_kl("no answer here", 9.0), with_kl("so \\boxed{5}", 7.0),
             with_kl("so \\boxed{6}", 7.0)]
@@ -60,8 +45,11 @@ def test_best_of_n_shares_self_consistency_samples() -> None:
     run("self_consistency:k=4", sc)
     bon = full([with_kl("\\boxed{5}", 1.0)] * 3)
     run("best_of_n:n=3", bon)
-    assert [c.params for c in bon.calls] == [c.params for c in sc.calls][:3]  # same seeds, same request
-    assert not any(c.params.logprobs for c in bon.calls)
+    # same seeds, same request and cache key; the token statistics are drawn with the samples
+    assert [c.params.with_(logprobs=False) for c in bon.calls] == [c.params for c in sc.calls][:3]
+    assert all(c.params.logprobs for c in bon.calls) and len(bon.calls) == 3  # no score calls
+    assert ({cache_key("m", [], c.params) for c in bon.calls}
+            == {cache_key("m", [], c.params) for c in sc.calls[:3]})
     own = full([with_kl("\\boxed{5}", 1.0)] * 3)
     run("best_of_n:n=3,shared=false", own)
     assert {c.params.seed for c in own.calls}.isdisjoint({c.params.seed for c in sc.calls})
@@ -111,67 +99,3 @@ def test_best_of_n_no_parsing_answer_and_unscored_samples() -> None:
 def test_best_of_n_bad_scorer_fails_when_planned() -> None:
     with pytest.raises(ValueError, match="scorer.*unknown scorer 'nope'|unknown scorer 'nope'"):
         StrategySpec.model_validate({"name": "best_of_n", "scorer": "nope"}).resolve()
-
-
-# -- first_error_fix ------------------------------------------------------------------------
-WRONG = "2 + 3 = 6\n\nSo the answer is \\boxed{6}."
-
-
-def test_first_error_fix_continues_from_the_prefix_with_the_located_step() -> None:
-    fake = ScriptedBackend([WRONG, "2 + 3 = 5\n\n\\boxed{5}", "2 + 3 = 5\n\n\\boxed{5}"])
-    trace, r = run("first_error_fix:k=2", fake)
-    assert r.first_correct is False and r.correct and r.attempts == [False, True]
-    redo = fake.calls[1]
-    assert [m.role for m in redo.messages] == ["user", "assistant", "user"]
-    assert "This step of your solution is wrong:\n\n2 + 3 = 6" in redo.messages[2].content
-    (fe,) = trace.events_of(FirstErrorEvent)
-    assert (fe.locator, fe.step) == ("arithmetic", 0)
-    (edit,) = trace.events_of(EditEvent)
-    assert (edit.before, edit.after) == ("2 + 3 = 6", "2 + 3 = 5")
-    assert trace.events_of(StopEvent) == [StopEvent(reason="rounds used up", rounds=1)]
-
-
-def test_first_error_fix_keeps_the_prefix_before_a_later_error() -> None:
-    wrong = "2 + 1 = 3\n\n3 + 2 = 6\n\n\\boxed{6}"
-    fake = ScriptedBackend([wrong, "3 + 2 = 5\n\n\\boxed{5}"])
-    trace, r = run("first_error_fix:k=1,feedback=none", fake)
-    cont = trace.calls[1]
-    assert cont.kind == "continue" and cont.prefix == "2 + 1 = 3\n\n"
-    assert [m.role for m in fake.calls[1].messages] == ["user", "assistant"]  # question + prefix only
-    assert fake.calls[1].messages[1].content == "2 + 1 = 3\n\n"
-    assert r.correct and trace.answers_of(AnswerKind.SAMPLE)[0].extracted == "5"
-
-
-def test_first_error_fix_critique_then_redo() -> None:
-    fake = ScriptedBackend([WRONG, "2 + 3 is 5, not 6.", "2 + 3 = 5\n\n\\boxed{5}"])
-    trace, r = run("first_error_fix:k=1,feedback=critique", fake)
-    assert "say what is wrong" in fake.calls[1].messages[-1].content
-    assert "2 + 3 is 5, not 6.\n\nWrite the solution again" in fake.calls[2].messages[-1].content
-    assert r.correct
-
-
-def test_first_error_fix_stops_when_nothing_is_wrong() -> None:
-    trace, r = run("first_error_fix:k=3,rounds=2", ScriptedBackend(["2 + 3 = 5\n\n\\boxed{5}"]))
-    assert r.calls == 1 and r.correct
-    assert trace.events_of(StopEvent) == [StopEvent(reason="no wrong step found", rounds=0)]
-
-
-def test_first_error_fix_majority_of_candidates_and_second_round() -> None:
-    outs = [WRONG, "2 + 3 = 7\n\n\\boxed{7}", "2 + 3 = 5\n\n\\boxed{5}", "2 + 3 = 5\n\n\\boxed{5}",
-            ]
-    trace, r = run("first_error_fix:k=3,rounds=2", ScriptedBackend(outs))
-    assert r.final_answer == "5"  # 2 of 3; the second round finds nothing wrong in the chosen one
-    assert trace.events_of(StopEvent)[0].reason == "no wrong step found"
-    assert len(trace.events_of(FirstErrorEvent)) == 2
-
-
-def test_first_error_fix_global_rewrite_reranked_by_a_scorer() -> None:
-    outs = [WRONG, "2 + 3 = 8\n\n\\boxed{8}", "Start over: 2 + 3 = 5, \\boxed{5}"]
-    fake = ScriptedBackend(outs)
-    critic = ScriptedBackend([judge(0.4), judge(0.1), judge(0.9)], model_id="critic")
-    trace, r = run({"name": "first_error_fix", "k": 1, "rewrite": True, "scorer": "critic_verdict",
-                    "critic": "critic"}, fake, roles={"critic": critic})
-    assert "Write a new, complete solution" in fake.calls[2].messages[-1].content
-    (ev,) = trace.events_of(ScoreEvent)
-    assert ev.label == "rerank-1" and ev.chosen == 2  # [current, local, rewrite]
-    assert r.final_answer == "5"

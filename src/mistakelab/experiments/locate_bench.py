@@ -1,7 +1,10 @@
-"""Run locators over records and score them the ProcessBench way, per split.
+"""The locator benchmark: run locators over records and score them the ProcessBench way,
+per split.
 
-Every model call goes through the run store's completion cache, so re-running the same
-benchmark costs no model calls for records already done.
+Each (locator, record) runs through :func:`~mistakelab.runner.execute.execute_locator`
+(the unit executor's locator twin). Every model call goes through the run store's
+completion cache, so re-running the same benchmark costs no model calls for records
+already done.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from mistakelab.context import CallFailed
 from mistakelab.core.types import GenParams
-from mistakelab.locate.base import Locator, LocatorResult, locate_context
+from mistakelab.locate.base import Locator, LocatorResult
 from mistakelab.locate.records import LocateRecord
 from mistakelab.metrics.processbench import LocatorScore, score_locator
-from mistakelab.context.caller import ModelCaller, UnitGateway
+from mistakelab.runner.execute import execute_locator
+from mistakelab.runner.caller import ModelCaller, UnitGateway
 from mistakelab.store import LocatePrediction, RunStore, save_locate
 
 
@@ -24,7 +27,7 @@ class Prediction:
     record_id: str
     split: str
     source: str | None
-    label: int
+    first_error: int  # the record's earliest wrong step (-1: none)
     result: LocatorResult
     calls: int
     tokens: int
@@ -70,7 +73,7 @@ class LocatorRun:
 
     def scores(self, by: str = "split") -> dict[str, LocatorScore]:
         """ProcessBench scores per group (see :meth:`groups`)."""
-        return {s: score_locator([p.label for p in ps], [p.result.first_error for p in ps])
+        return {s: score_locator([p.first_error for p in ps], [p.result.first_error for p in ps])
                 for s, ps in self.groups(by).items()}
 
     def cost(self, group: str | None = None, by: str = "split") -> tuple[float, float]:
@@ -89,19 +92,12 @@ async def run_locators(records: list[LocateRecord], runs: list[LocatorRun], para
     async def one(run: LocatorRun, rec: LocateRecord) -> Prediction:
         async with sem:
             gw = UnitGateway(run.caller, f"locate|{run.ident}|{rec.id}") if run.caller else None
-            ctx = locate_context(rec, gw, run.ident, params, seed)
-            error = None
-            try:
-                res = await run.locator.locate(rec, ctx)
-            except CallFailed as exc:  # the model did not answer: a failure, retried next time
-                res, error = LocatorResult(first_error=None, note=f"failed: {exc.error}"), exc.error
-            except Exception as exc:  # noqa: BLE001 - a locator that breaks on a record made no prediction
-                res = LocatorResult(first_error=None, note=f"{type(exc).__name__}: {exc}")
-            calls = ctx.trace.calls
+            done = await execute_locator(run.locator, rec, gw, label=run.ident, gen=params, seed=seed)
+            calls = done.trace.calls
             tokens = sum(c.completion.prompt_tokens + c.completion.completion_tokens for c in calls)
             if on_done:
                 on_done(run.name, rec.id)
-            return Prediction(rec.id, rec.split, rec.source, rec.label, res, len(calls), tokens, error)
+            return Prediction(rec.id, rec.split, rec.source, rec.first_error, done.result, len(calls), tokens, done.error)
 
     for run in runs:
         run.predictions = list(await asyncio.gather(*(one(run, r) for r in records)))
@@ -111,8 +107,8 @@ def store_predictions(store: RunStore, run_id: str, records: list[LocateRecord],
     """Keep the records and every run's predictions in the run store (reports read them).
     A failed record (its model call failed) is no prediction: it is not stored, and its
     next scoring replaces nothing but what it answers."""
-    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.label, p.result.first_error,
+    rows = [LocatePrediction(run.ident, run.name, p.record_id, p.split, p.source, p.first_error, p.result.first_error,
                              run.locator.oracle or p.result.oracle, p.calls, p.tokens,
                              p.result.model_dump(mode="json"))
             for run in runs for p in run.predictions if not p.failed]
-    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True) for r in records], rows)
+    save_locate(store, run_id, [r.model_dump(mode="json", exclude_none=True, by_alias=True) for r in records], rows)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.core.types import Completion, GenParams, Message
-from mistakelab.runner.gateway import CallStats, ModelCaller
+from mistakelab.runner.caller import CallStats, ModelCaller
 from mistakelab.store import RunStore
 
 

@@ -1,4 +1,5 @@
-"""Run one strategy on one problem by hand, graded afterwards as the runner does.
+"""Run one strategy on one problem by hand, graded afterwards as the runner does (the same
+unit executor: a failed call gives a failed result, not an exception).
 
 Example:
     >>> import asyncio
@@ -13,37 +14,30 @@ Example:
 
 from __future__ import annotations
 
-import time
 from typing import Any, Mapping
 
-from mistakelab.context import CapabilityError, build_result, grade_trace
+from mistakelab.context import SOLVER, DirectGateway
 from mistakelab.core.specs import parse_named
 from mistakelab.core.trace import Trace
 from mistakelab.core.types import GenParams, Problem, Result
+from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.strategies.base import StrategySpec
-from mistakelab.strategies.context import StrategyContext
 
 
 async def solve(strategy: str | Mapping[str, Any] | StrategySpec, backend: Any, problem: Problem, task: Any, *,
                 roles: Mapping[str, Any] | None = None, params: GenParams | None = None, seed: int = 0,
                 prompts: Mapping[str, str] | None = None) -> tuple[Trace, Result]:
     """Solve ``problem`` with ``strategy`` (a spec: ``"self_refine:rounds=1"``, a dict, or a
-    :class:`StrategySpec`) on bare backends (``roles``: role -> backend), then grade it."""
+    :class:`StrategySpec`) on bare backends (``roles``: role -> backend), then grade it.
+    Raises :class:`~mistakelab.context.CapabilityError` before any call when a model lacks
+    what the strategy needs."""
     if isinstance(strategy, StrategySpec):
         spec = strategy
     else:
         spec = StrategySpec.model_validate(parse_named(strategy) if isinstance(strategy, str) else dict(strategy))
     sdef, p = spec.resolve()
-    ctx = StrategyContext.standalone(backend, problem, task, strategy=spec.label, roles=roles,
-                                     params=params, prompts={**sdef.prompts, **(prompts or {})}, seed=seed,
-                                     strategy_name=sdef.name)
-    for role, caps in sdef.capabilities_needed(p).items():
-        missing = sorted(caps - ctx.model(role).capabilities)
-        if missing:
-            raise CapabilityError(f"strategy {spec.label!r} needs {missing} of its {role} model "
-                                  f"{ctx.model(role).model_id!r}")
-    start = time.perf_counter()
-    await sdef.fn(ctx, p)
-    grade_trace(ctx.trace, task, problem)
-    return ctx.trace, build_result(ctx.trace, getattr(task, "name", "task"), time.perf_counter() - start,
-                                   oracle=sdef.is_oracle(p))
+    models = {SOLVER: DirectGateway(backend), **{r: DirectGateway(b) for r, b in (roles or {}).items()}}
+    unit = Unit(sdef, p, problem, task, models, label=spec.label, gen=params or GenParams(),
+                prompts={**sdef.prompts, **(prompts or {})}, seed=seed)
+    result = await execute_unit(unit)
+    return unit.trace, result

@@ -1,6 +1,7 @@
-"""Choosing among scored candidates: the best one, a Borda vote, a score-weighted vote.
+"""Choosing among candidates: a majority vote, the best-scored one, a Borda vote, a
+score-weighted vote.
 
-The rules every strategy that picks by score follows:
+The rules every strategy that votes or picks by score follows:
 
 - A candidate whose answer does not parse (``None``) is never chosen and never votes.
 - A candidate whose score is unavailable (``None``) ranks below every scored one.
@@ -18,7 +19,40 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from mistakelab.strategies.self_consistency import majority, tally
+
+def tally(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
+          weights: list[float] | None = None) -> dict[str, tuple[str, float]]:
+    """Votes per answer key, in first-seen order: key -> (first answer seen, votes).
+
+    Example:
+        >>> tally(["3", "4", "4", None])
+        {'3': ('3', 1.0), '4': ('4', 2.0)}
+    """
+    out: dict[str, tuple[str, float]] = {}
+    for i, a in enumerate(answers):
+        if a is None:
+            continue
+        k = key(a)
+        first, votes = out.get(k, (a, 0.0))
+        out[k] = (first, votes + (1.0 if weights is None else weights[i]))
+    return out
+
+
+def majority(answers: list[str | None], key: Callable[[str], str] = lambda a: a,
+             weights: list[float] | None = None) -> str | None:
+    """Most voted answer by ``key`` (weighted when ``weights`` are given); ties go to the
+    earliest; None answers don't vote.
+
+    Example:
+        >>> majority(["3", "4", "4", None, "3"])
+        '3'
+    """
+    votes = tally(answers, key, weights)
+    if not votes:
+        return None
+    best = max(v for _, v in votes.values())
+    # dicts keep insertion order: the first to reach `best` in sample order
+    return next(first for first, v in votes.values() if v == best)
 
 
 def ranked(scores: Sequence[float | None]) -> list[int]:

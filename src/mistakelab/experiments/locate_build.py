@@ -16,7 +16,7 @@ from typing import Any
 
 from mistakelab.core.types import GenParams, Problem
 from mistakelab.locate.records import LocateRecord
-from mistakelab.context.caller import ModelCaller
+from mistakelab.runner.caller import ModelCaller
 from mistakelab.tasks.base import Task
 
 
@@ -84,7 +84,7 @@ def injected_records(task: Task, task_name: str, opts: dict[str, Any], problems:
             continue
         step = rng.randrange(n_steps)
         inj = task.inject_error(p, step, seed=seed + i)
-        out.append(_record(f"{p.id}-inj{i}", task_name, opts, p, inj.steps, inj.label, False, "injected", split))
+        out.append(_record(f"{p.id}-inj{i}", task_name, opts, p, inj.steps, inj.first_error, False, "injected", split))
         report.injected += 1
     return out
 

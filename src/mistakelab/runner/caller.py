@@ -1,5 +1,5 @@
-"""The path to a model for runs, locate, calibrate and the proxy: completion cache, in-flight
-sharing, call log, cost (also importable as :mod:`mistakelab.runner.gateway`).
+"""The runner's path to a model (runs, locate, calibrate, the proxy, learn): completion
+cache, in-flight sharing, call log, cost.
 
 Every call a strategy makes goes through a :class:`ModelCaller`: a cache hit costs no model
 call; identical requests in flight at once share one model call; every call (hit or not) is
@@ -13,26 +13,26 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Sequence
 
-from mistakelab.backends.base import Backend, ModelSpec, create_backend, spec_capabilities
-from mistakelab.backends.local import adapter_identity
+from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, backends, create_backend, cut_after_boxed,
+                                     spec_capabilities)
 from mistakelab.backends.pool import routed
-from mistakelab.backends.scripted import ScriptExhausted
 from mistakelab.context.gateway import guarded
-from mistakelab.backends.servers import is_pool
+from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.types import Completion, GenParams, Message, ServerStats
-from mistakelab.store.db import RunStore, cache_key
+from mistakelab.store.db import RunStore, cache_key, serves
 
 
 def cache_identity(spec: ModelSpec) -> str:
-    """The model part of the completion-cache key, known without loading the model."""
+    """The model part of the completion-cache key, known without loading the model: backend
+    and model, what the backend's factory adds (``identity``: a server's URL, an adapter's
+    hash), and the spec's ``cache_tag``."""
     ident = f"{spec.backend}:{spec.model}"
-    if spec.backend == "openai":
-        # A pool's servers serve the same weights: which one answers is not part of the key
-        # (a cache_tag tells two pools apart that serve different weights under one name).
-        base_url = spec.options.get("base_url", "default")
-        ident += "@" + ("pool" if is_pool(base_url) else str(base_url))
-    if spec.backend == "local":
-        ident += adapter_identity(spec.options)
+    try:
+        factory = backends.get(spec.backend)
+    except UnknownNameError:  # a backend built by the caller's own factory (tests, notebooks)
+        factory = None
+    if factory is not None and factory.identity is not None:
+        ident += factory.identity(spec)
     if spec.options.get("cache_tag"):
         ident += "#" + str(spec.options["cache_tag"])
     return ident
@@ -108,8 +108,11 @@ class ModelCaller:
         """The backend's per-server figures since the last take (a pool of servers only)."""
         return self._backend.take_server_stats() if self._backend is not None else []
 
-    def _lookup(self, key: str) -> Completion | None:
-        return self.store.cached_completion(key) if self.use_cache else None
+    def _lookup(self, key: str, params: GenParams | None = None) -> Completion | None:
+        c = self.store.cached_completion(key) if self.use_cache else None
+        if c is not None and params is not None and not serves(c, params):
+            return None  # cached without the statistics asked for: draw it again, with them
+        return c
 
     def _log(self, unit: str, key: str, purpose: str, messages: Sequence[Message],
              params: GenParams, c: Completion) -> None:
@@ -128,7 +131,7 @@ class ModelCaller:
             backend = await self.backend()
             return await guarded(backend.sample(messages, params, [seeds[i] for i in indices]), len(indices))
 
-        out = await self._shared(keys, ask)
+        out = [cut_after_boxed(c, params) for c in await self._shared(keys, ask, params)]
         for k, p, c in zip(keys, per_seed, out):
             self._log(unit, k, purpose, messages, p, c)
         return out
@@ -146,12 +149,13 @@ class ModelCaller:
         self._log(unit, key, purpose, messages, params, c)
         return c
 
-    async def _shared(self, keys: list[str], ask: Callable[[list[int]], Awaitable[list[Completion]]]) -> list[Completion]:
+    async def _shared(self, keys: list[str], ask: Callable[[list[int]], Awaitable[list[Completion]]],
+                      params: GenParams | None = None) -> list[Completion]:
         """Completions for ``keys``: from the cache, from a request already in flight, or
         from one backend call (``ask(indices)``) for the rest. Every waiter on a shared
         request is resolved, whatever happens to it (failure, cancellation, a test script
         running out), so no waiter ever hangs."""
-        out: list[Completion | None] = [self._lookup(k) for k in keys]
+        out: list[Completion | None] = [self._lookup(k, params) for k in keys]
         waiting: dict[int, asyncio.Future[Completion]] = {}
         mine: dict[int, asyncio.Future[Completion]] = {}
         for i, k in enumerate(keys):
@@ -186,6 +190,9 @@ class ModelCaller:
                     raise  # this waiter itself is being cancelled
                 # the unit that asked was cancelled: ask for this one ourselves
                 out[i] = (await self._shared([keys[i]], lambda _: ask([i])))[0]
+                continue
+            if params is not None and not serves(shared, params):  # joined a plainer twin
+                out[i] = (await ask([i]))[0]
                 continue
             out[i] = shared.model_copy(update={"cached": True})  # served without a model call
         return [c for c in out if c is not None]
