@@ -5,13 +5,19 @@ stored results of a run, to compare two runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
-import conftest  # noqa: F401  (registers the toy_add task on the worker)
 from mistakelab.backends import ScriptedBackend
 from mistakelab.store import RunStore
+from mistakelab.tasks.base import tasks
+
+if "toy_add" not in tasks.names():  # on a Ray worker: the tests' toy task, from tests/conftest.py
+    _spec = importlib.util.spec_from_file_location("tests_conftest", Path(__file__).parents[1] / "conftest.py")
+    assert _spec is not None and _spec.loader is not None
+    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
 #: seconds each scripted call takes (set per test: a worker is killed while calls are in flight)
 DELAY = {"s": 0.0}
