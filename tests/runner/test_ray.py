@@ -26,13 +26,21 @@ FAKE_VLLM = str(HERE.parent / "backends" / "fake_vllm")  # a stand-in vllm packa
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "MISTAKELAB_CACHE_DIR")}
     # the workers' model hash sidecars stay out of the user's cache
     os.environ["MISTAKELAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     paths = [str(HERE), str(HERE.parent), str(HERE.parents[1] / "src"), FAKE_VLLM, os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)  # the workers import ray_fixtures, vllm
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, address="local")
-    yield
-    ray.shutdown()
+    try:
+        yield
+    finally:
+        ray.shutdown()
+        for k, v in saved.items():  # the rest of the session sees its own environment
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _cfg(store: Path, engine: str, n: int = 8, model: dict | None = None,  # type: ignore[no-untyped-def]
