@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -74,6 +76,7 @@ def _files(d: Path) -> dict[str, Path]:
     f["folder.db"] = d / "folder.db"
     f["missing"] = d / "missing.jsonl"
     f["store"] = d / "runs.db"
+    put("pairs.jsonl", json.dumps({"prompt": "p", "completion": "c"}) + "\n")
     return f
 
 
@@ -210,10 +213,189 @@ ROWS = [
 ]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(f: dict[str, Path], *more: str) -> list[str]:
+    """``serve`` on a free port (rows whose error comes after the flags' checks)."""
+    return ["serve", "--store", str(f["store"]), "--port", str(_free_port()), *more]
+
+
+UP = ["--upstream", "http://127.0.0.1:9/v1", "--model", "m"]  # an upstream that is never asked (model named)
+
+
+def _train(f: dict[str, Path], data: str = "pairs.jsonl", *more: str) -> list[str]:
+    return ["train", "sft", str(f[data]), "--base", "smollm2-135m", "--out", str(f["store"].parent / "a"), *more]
+
+
+ROWS += [
+    # -- serve: every flag, checked by its type before anything starts (issue 25) ----------
+    row("serve-keepalive=0", lambda f: _serve(f, "--keepalive", "0"), 2, "flag --keepalive: Input should be greater than 0"),
+    row("serve-keepalive=-1", lambda f: _serve(f, "--keepalive", "-1"), 2, "flag --keepalive:", "(got -1.0)"),
+    row("serve-concurrency=0", lambda f: _serve(f, "--concurrency", "0"), 2,
+        "flag --concurrency: Input should be greater than or equal to 1 (got 0)"),
+    row("serve-concurrency=-3", lambda f: _serve(f, "--concurrency", "-3"), 2, "flag --concurrency:", "(got -3)"),
+    row("serve-timeout=-5", lambda f: _serve(f, "--timeout", "-5"), 2, "flag --timeout: Input should be greater than 0"),
+    row("serve-timeout=0", lambda f: _serve(f, "--timeout", "0"), 2, "flag --timeout:", "(got 0.0)"),
+    row("serve-timeout=abc", lambda f: _serve(f, "--timeout", "abc"), 2, "Invalid value for '--timeout'"),
+    row("serve-max-tokens=-1", lambda f: _serve(f, "--max-tokens", "-1"), 2, "flag --max-tokens:", "(got -1)"),
+    row("serve-max-tokens=0", lambda f: _serve(f, "--max-tokens", "0"), 2, "flag --max-tokens:", "(got 0)"),
+    row("serve-upstream-not-a-url", lambda f: _serve(f, "--upstream", "notaurl"), 2,
+        "flag --upstream: not an http(s) URL with a host", "(got 'notaurl')"),
+    row("serve-upstream-ftp", lambda f: _serve(f, "--upstream", "ftp://127.0.0.1/v1"), 2, "flag --upstream: not an http(s) URL"),
+    row("serve-upstream-no-host", lambda f: _serve(f, "--upstream", "http:///v1"), 2, "flag --upstream: not an http(s) URL"),
+    row("serve-upstream-bad-port", lambda f: _serve(f, "--upstream", "http://127.0.0.1:99999/v1"), 2,
+        "flag --upstream: not an http(s) URL with a valid port"),
+    row("serve-port=99999", lambda f: ["serve", "--port", "99999"], 2,
+        "flag --port: Input should be less than or equal to 65535 (got 99999)"),
+    row("serve-port=-1", lambda f: ["serve", "--port", "-1"], 2, "flag --port: Input should be greater than or equal to 1"),
+    row("serve-port=0", lambda f: ["serve", "--port", "0"], 2, "flag --port:", "(got 0)"),
+    row("serve-port=abc", lambda f: ["serve", "--port", "abc"], 2, "Invalid value for '--port'"),
+    row("serve-port-in-use", lambda f: ["serve", "--store", str(f["store"]), "--port", str(f["busy"]), *UP], 2,
+        "flag --port: cannot listen on 127.0.0.1:", "another server"),
+    row("serve-host-empty", lambda f: _serve(f, "--host", ""), 2, "flag --host: String should have at least 1 character"),
+    row("serve-host-open-without-key", lambda f: _serve(f, "--host", "0.0.0.0"), 2,
+        "binding 0.0.0.0 opens the proxy to other machines", "MISTAKELAB_API_KEY"),
+    row("serve-log-level", lambda f: _serve(f, "--log-level", "nonsense"), 2,
+        "flag --log-level: Input should be 'critical', 'error', 'warning', 'info', 'debug' or 'trace'"),
+    row("serve-upstream-retries=-1", lambda f: _serve(f, "--upstream-retries", "-1"), 2, "flag --upstream-retries:"),
+    row("serve-name-empty", lambda f: _serve(f, "--name", ""), 2, "flag --name: String should have at least 1 character"),
+    row("serve-key-env-empty", lambda f: _serve(f, "--upstream-key-env", ""), 2, "flag --upstream-key-env:"),
+    row("serve-unknown-strategy", lambda f: _serve(f, "--strategy", "nonsense"), 2, "--strategy/--option:",
+        "unknown strategy 'nonsense'"),
+    row("serve-strategy-k=0", lambda f: _serve(f, "--strategy", "self_consistency:k=0"), 2, "--strategy/--option:", "k"),
+    row("serve-strategy-over-cap", lambda f: _serve(f, "--strategy", "self_consistency:k=1000"), 2,
+        "default strategy 'self_consistency:k=1000'", "at most 64 (max_samples)"),
+    row("serve-strategy-sandbox-over-cap", lambda f: _serve(f, "--strategy", "pal:wall_seconds=3600"), 2,
+        "at most 30 (max_sandbox_seconds)"),
+    row("serve-strategy-oracle", lambda f: _serve(f, "--strategy", "feedback"), 2, "oracle-assisted"),
+    row("serve-option-without-value", lambda f: _serve(f, "--option", "novalue"), 2, "key=value"),
+    row("serve-max-samples=0", lambda f: _serve(f, "--max-samples", "0"), 2, "flag --max-samples:", "(got 0)"),
+    row("serve-max-rounds=-1", lambda f: _serve(f, "--max-rounds", "-1"), 2, "flag --max-rounds:", "(got -1)"),
+    row("serve-max-programs=0", lambda f: _serve(f, "--max-programs", "0"), 2, "flag --max-programs:"),
+    row("serve-max-sandbox-seconds=0", lambda f: _serve(f, "--max-sandbox-seconds", "0"), 2, "flag --max-sandbox-seconds:"),
+    row("serve-max-body-bytes=10", lambda f: _serve(f, "--max-body-bytes", "10"), 2,
+        "flag --max-body-bytes: Input should be greater than or equal to 1024"),
+    row("serve-unknown-model", lambda f: _serve(f, "--model", "no-such-model"), 2, "no-such-model"),
+    row("serve-upstream-down-no-model", lambda f: _serve(f, "--upstream", "http://127.0.0.1:9/v1"), 2,
+        "name the model with --model"),
+    row("serve-store-not-sqlite", lambda f: _serve(f, *UP, "--store", str(f["notdb.db"])), 2, "not an SQLite database"),
+    row("serve-store-folder", lambda f: _serve(f, *UP, "--store", str(f["folder.db"])), 2, "is a folder"),
+    row("serve-unknown-flag", lambda f: _serve(f, "--colour", "red"), 2, "No such option: --colour"),
+    # -- run: more flags ---------------------------------------------------------------------
+    row("run-seed=abc", lambda f: _run(f, "--seed", "abc"), 2, "Invalid value for '--seed'"),
+    row("run-temperature=abc", lambda f: _run(f, "--temperature", "abc"), 2, "Invalid value for '--temperature'"),
+    row("run-max-tokens=-5", lambda f: _run(f, "--max-tokens", "-5"), 2, "flag --max-tokens:", "(got -5)"),
+    # -- show, errors, compare, report, runs --------------------------------------------------
+    row("show-unknown-run", lambda f: ["show", "nope", "--store", str(f["run.db"])], 2, "no run 'nope' in", "known: ok-"),
+    row("errors-examples=-1", lambda f: ["errors", "ok", "--store", str(f["run.db"]), "--examples", "-1"], 2,
+        "Invalid value for '--examples'"),
+    row("errors-unknown-run", lambda f: ["errors", "nope", "--store", str(f["run.db"])], 2, "no run 'nope'"),
+    row("errors-no-store", lambda f: ["errors", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),
+    row("compare-boot=10", lambda f: ["compare", "ok", "--store", str(f["run.db"]), "--boot", "10"], 2,
+        "Invalid value for '--boot'"),
+    row("compare-unknown-baseline", lambda f: ["compare", "ok", "--store", str(f["run.db"]), "--baseline", "nosuch"], 2,
+        "flag --baseline 'nosuch': no such strategy in run ok-", "its strategies: cot"),
+    row("compare-unknown-run", lambda f: ["compare", "nope", "--store", str(f["run.db"])], 2, "no run 'nope'"),
+    row("compare-no-store", lambda f: ["compare", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),
+    row("compare-store-not-sqlite", lambda f: ["compare", "x", "--store", str(f["notdb.db"])], 2, "not an SQLite database"),
+    row("report-step-budget=-1", lambda f: ["report", "ok", "--store", str(f["run.db"]), "--step-budget", "-1"], 2,
+        "Invalid value for '--step-budget'"),
+    row("report-unknown-run", lambda f: ["report", "nope", "--store", str(f["run.db"])], 2, "no run 'nope'"),
+    row("report-no-store", lambda f: ["report", "x", "--store", str(f["missing"]) + ".db"], 2, "no run store at"),
+    row("report-out-under-a-file", lambda f: ["report", "ok", "--store", str(f["run.db"]), "-o",
+                                              str(f["notdb.db"]) + "/r.html"], 2, "notdb.db"),
+    row("runs-store-folder", lambda f: ["runs", "--store", str(f["folder.db"])], 2, "is a folder"),
+    row("runs-store-not-sqlite", lambda f: ["runs", "--store", str(f["notdb.db"])], 2, "not an SQLite database"),
+    row("no-such-command", lambda f: ["nosuch"], 2, "No such command 'nosuch'"),
+    # -- strategies, tasks, sample -------------------------------------------------------------
+    row("strategies-unknown-flag", lambda f: ["strategies", "--colour"], 2, "No such option: --colour"),
+    row("tasks-extra-argument", lambda f: ["tasks", "extra"], 2, "Got unexpected extra argument"),
+    row("sample-missing-argument", lambda f: ["sample"], 2, "Missing argument"),
+    row("sample-missing-file", lambda f: ["sample", f"gsm8k_file:path={f['missing']}"], 2, "missing.jsonl: file not found"),
+    row("sample-rg-without-dataset", lambda f: ["sample", "rg:"], 2, "argument TASK 'rg:': no name before ':'"),
+    row("sample-kk-one-person", lambda f: ["sample", "knights_knaves:n_people=1"], 2, "n_people must be in 2..8"),
+    # -- locate, calibrate, blindspot ------------------------------------------------------------
+    row("locate-n=0", lambda f: ["locate", "--build", "igsm", "-n", "0", "--store", str(f["store"])], 2,
+        "Invalid value for '--n' / '-n'"),
+    row("locate-samples=0", lambda f: ["locate", "--build", "igsm", "--samples", "0"], 2, "Invalid value for '--samples'"),
+    row("locate-inject=-1", lambda f: ["locate", "--build", "igsm", "--inject", "-1"], 2, "Invalid value for '--inject'"),
+    row("locate-concurrency=0", lambda f: ["locate", "--data", str(f["pb.jsonl"]), "--concurrency", "0"], 2,
+        "Invalid value for '--concurrency'"),
+    row("locate-max-tokens=0", lambda f: ["locate", "--data", str(f["pb.jsonl"]), "--max-tokens", "0"], 2,
+        "Invalid value for '--max-tokens'"),
+    row("calibrate-k=0", lambda f: ["calibrate", "--k", "0"], 2, "Invalid value for '--k'"),
+    row("calibrate-bins=0", lambda f: ["calibrate", "--bins", "0"], 2, "Invalid value for '--bins'"),
+    row("calibrate-n=0", lambda f: ["calibrate", "-n", "0"], 2, "Invalid value for '--n' / '-n'"),
+    row("calibrate-temperature=-1", lambda f: ["calibrate", "--temperature", "-1"], 2, "Invalid value for '--temperature'"),
+    row("calibrate-unknown-task", lambda f: ["calibrate", "--task", "nope", "--store", str(f["store"])], 2,
+        "unknown task 'nope'"),
+    row("blindspot-level=4", lambda f: ["blindspot", "--level", "4"], 2, "Invalid value for '--level'"),
+    row("blindspot-n=0", lambda f: ["blindspot", "-n", "0"], 2, "Invalid value for '--n' / '-n'"),
+    row("blindspot-concurrency=0", lambda f: ["blindspot", "--concurrency", "0"], 2, "Invalid value for '--concurrency'"),
+    row("blindspot-model-option", lambda f: ["blindspot", "--model-option", "novalue"], 2,
+        "--model-option expects KEY=VALUE, got 'novalue'"),
+    # -- learn principles, export, train -----------------------------------------------------------
+    row("principles-unknown-run", lambda f: ["learn", "principles", "nope", "--store", str(f["run.db"])], 2, "no run 'nope'"),
+    row("principles-max-principles=0", lambda f: ["learn", "principles", "ok", "--max-principles", "0"], 2,
+        "Invalid value for '--max-principles'"),
+    row("principles-missing-run", lambda f: ["learn", "principles"], 2, "Missing argument"),
+    # the model answered, but no principle in its reply: the model's doing (2); a server down is not (1)
+    row("principles-model-states-none", lambda f: ["learn", "principles", "ok", "--store", str(f["run.db"])], 2,
+        "the model stated no parseable principle"),
+    row("principles-server-down", lambda f: ["learn", "principles", "ok", "--store", str(f["run.db"]), "--backend",
+                                             "openai", "-m", "m", "--base-url", "http://127.0.0.1:9/v1", "--option",
+                                             "max_retries=0", "--option", "timeout=1"], 1,
+        "1 of 1 calls to openai:m@http://127.0.0.1:9/v1 failed", "ConnectError", "run again to retry"),
+    row("principles-option-without-value", lambda f: ["learn", "principles", "ok", "--store", str(f["run.db"]),
+                                                      "--option", "novalue"], 2, "--option 'novalue': expected key=value"),
+    row("export-format-without-value", lambda f: ["export", "ok", "--store", str(f["run.db"]), "-f", "sft:form"], 2,
+        "flag --format 'sft:form': expected key=value, got 'form'"),
+    row("export-unknown-format", lambda f: ["export", "ok", "--store", str(f["run.db"]), "-f", "nope"], 2,
+        "--format 'nope': unknown format; known:"),
+    row("export-unknown-run", lambda f: ["export", "nope", "--store", str(f["run.db"]), "-f", "sft"], 2, "no run 'nope'"),
+    row("export-missing-format", lambda f: ["export", "ok", "--store", str(f["run.db"])], 2, "Missing option"),
+    row("train-unknown-kind", lambda f: ["train", "xyz", str(f["pairs.jsonl"]), "--base", "smollm2-135m"], 2,
+        "unknown training kind 'xyz'"),
+    row("train-base-typo", lambda f: _train(f, "pairs.jsonl", "--base", "qwen2.5-coder-05b"), 2,
+        "--base 'qwen2.5-coder-05b': not an embedded model"),
+    row("train-base-missing-gguf", lambda f: _train(f, "pairs.jsonl", "--base", str(f["missing"]) + ".gguf"), 2,
+        "no such GGUF file"),
+    row("train-base-folder-not-a-model", lambda f: _train(f, "pairs.jsonl", "--base", str(f["folder.db"])), 2,
+        "a folder without config.json"),
+    row("train-empty-jsonl", lambda f: _train(f, "empty.jsonl"), 2, "empty.jsonl: empty file"),
+    row("train-broken-jsonl", lambda f: _train(f, "broken.jsonl"), 2, "broken.jsonl, line 2: invalid JSON"),
+    row("train-binary-jsonl", lambda f: _train(f, "binary.jsonl"), 2, "binary.jsonl: not UTF-8 text"),
+    row("train-missing-dataset", lambda f: _train(f, "missing"), 2, "missing.jsonl: no such dataset"),
+    row("train-steps=0", lambda f: _train(f, "pairs.jsonl", "--steps", "0"), 2, "Invalid value for '--steps'"),
+    row("train-lr=-1", lambda f: _train(f, "pairs.jsonl", "--lr", "-1"), 2, "Invalid value for '--lr'"),
+    row("train-missing-base", lambda f: ["train", "sft", str(f["pairs.jsonl"])], 2, "Missing option '--base'"),
+]
+
+
+@pytest.fixture(scope="module")
+def built_run(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A store holding one finished run named ``ok`` (built once; each test gets a copy)."""
+    d = tmp_path_factory.mktemp("built")
+    f = _files(d)
+    res = runner.invoke(app, ["run", str(f["ok.toml"]), "--store", str(d / "run.db")])
+    assert res.exit_code == 0, res.output
+    return d / "run.db"
+
+
 @pytest.fixture
-def files(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with tasks.temporary("boom", Boom):
-        yield _files(tmp_path)
+def files(tmp_path: Path, built_run: Path):  # type: ignore[no-untyped-def]
+    with tasks.temporary("boom", Boom), socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        f = _files(tmp_path)
+        f["run.db"] = tmp_path / "run.db"
+        shutil.copy(built_run, f["run.db"])
+        f["busy"] = Path(str(busy.getsockname()[1]))  # a port something listens on
+        yield f
 
 
 def _check(res, code: int, fragments: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
@@ -232,12 +414,12 @@ def _check(res, code: int, fragments: tuple[str, ...]) -> None:  # type: ignore[
 
 @pytest.mark.parametrize("args, code, fragments", ROWS)
 def test_bad_input_gives_one_clear_line(files, args: F, code: int, fragments: tuple[str, ...]) -> None:
-    assert len(ROWS) >= 40
+    assert len(ROWS) >= 120
     _check(runner.invoke(app, args(files)), code, fragments)
 
 
 def test_no_bad_input_touches_a_foreign_file(files) -> None:  # type: ignore[no-untyped-def]
-    before = {k: p.read_bytes() for k, p in files.items() if p.is_file() and k != "store"}
+    before = {k: p.read_bytes() for k, p in files.items() if p.is_file() and k not in ("store", "run.db")}
     for p in ROWS:
         runner.invoke(app, p.values[0](files))
     assert {k: files[k].read_bytes() for k in before} == before
@@ -304,3 +486,19 @@ def test_locate_with_an_unreachable_model_fails_and_scores_nothing(files, monkey
     got = {json.loads(line)["locator"]: json.loads(line) for line in preds.read_text().splitlines()}
     assert got["critic"]["failed"] and got["critic"]["pred"] is None
     assert got["arithmetic"]["failed"] is None and got["arithmetic"]["pred"] == 0
+
+
+def test_a_script_that_runs_out_is_one_line(tmp_path: Path) -> None:
+    """A scripted backend out of outputs (a test's bug) ends the run with one error line, and no
+    'Future exception was never retrieved' traceback from a request nobody else waited on."""
+    cfg = tmp_path / "few.toml"
+    cfg.write_text('name = "few"\nn_problems = 4\nconcurrency = 4\n[[models]]\nbackend = "scripted"\n'
+                   'model = "fake"\noptions = { outputs = ["\\\\boxed{4}"] }\n[[tasks]]\nname = "gsm8k_sample"\n'
+                   '[[strategies]]\nname = "cot"\n')
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": os.pathsep.join(sys.path)}
+    p = subprocess.run([sys.executable, "-m", "mistakelab.cli", "run", str(cfg), "--store", str(tmp_path / "r.db")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "never retrieved" not in p.stderr, p.stderr
+    errors = [line for line in p.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "has no output left" in errors[0], p.stderr

@@ -157,3 +157,24 @@ def test_show_prints_revision_figures_from_the_traces(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     line = next(x for x in shown.output.splitlines() if "try_again(turns=3):" in x and "unique" in x)
     assert "unique-answer ratio 0.33" in line and "same answer every turn: 2/2" in line
+
+
+def test_report_of_a_run_holding_a_long_text(tmp_path: Path) -> None:
+    """Texts of 2,048+ characters are stored as chunk references (migration 003): traces read
+    them back whole, and ``report`` renders the run (issue 25, item 1)."""
+    from mistakelab.store import RunStore
+    from mistakelab.store.texts import INLINE_MAX
+
+    cfg = _config(tmp_path)
+    long = "Step 1: think. " * (INLINE_MAX // 10) + "\\boxed{1}"
+    (tmp_path / "outputs.jsonl").write_text("\n".join(json.dumps(t) for t in [long, "\\boxed{2}", "x", "y"]))
+    assert runner.invoke(app, ["run", str(cfg)]).exit_code == 0
+    st = RunStore(tmp_path / "runs.db")
+    texts = [t.calls[0].completion.text for _, t in st.units_with_traces(st.list_runs()[-1].id) if t is not None]
+    st.close()
+    # the text itself (the scripted model cuts it at max_tokens), not its chunk reference
+    assert any(isinstance(t, str) and len(t) >= INLINE_MAX and long.startswith(t) for t in texts)
+    out = tmp_path / "r.html"
+    res = runner.invoke(app, ["report", "cli", "--store", str(tmp_path / "runs.db"), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Step 1: think. Step 1: think." in out.read_text()

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from learn_fixtures import IGSM, scripted_run
+from mistakelab.answers import first_boxed_end
 from mistakelab.learn import RunSource, export_formats, export_run
 from mistakelab.learn.correction import wrong_solutions
 from mistakelab.learn.stepwise import clean_step
@@ -55,6 +56,8 @@ def test_sft_keeps_only_correct_solutions_in_both_forms(source, tmp_path) -> Non
     export_run(source, "sft", {}, tmp_path / "m", parquet=False)
     export_run(source, "sft", {"form": "prompt_completion", "gold": True}, tmp_path / "pc", parquet=False)
     golds = {TASK.gold_solution(p) for p in source.problems.values()}
+    # a refinement stops at its boxed answer (stop_after_boxed): the gold text up to its box
+    golds |= {g[:first_boxed_end(g)] for g in golds}
     msgs = _jsonl(tmp_path / "m" / "train.jsonl")
     assert msgs and all(r["messages"][-1]["content"] in golds for r in msgs)  # correct = the gold text here
     pcs = _jsonl(tmp_path / "pc" / "train.jsonl")

@@ -59,6 +59,8 @@ def test_bad_export_and_train_requests_fail_with_one_line(run) -> None:
     assert res.exit_code == 2 and "export format 'retry': bad options: p:" in res.output
     res = runner.invoke(app, ["train", "ppo", str(root), "--base", "smollm2-135m"])
     assert res.exit_code == 2 and "unknown training kind 'ppo'" in res.output
+    res = runner.invoke(app, ["train", "gkd", str(root), "--base", "smollm2-135m"])
+    assert res.exit_code == 2 and "--teacher goes with gkd, and gkd needs it" in res.output
     pytest.importorskip("datasets")
     res = runner.invoke(app, ["train", "sft", str(root / "missing.jsonl"), "--base", "smollm2-135m"])
     assert res.exit_code == 2 and "missing.jsonl: no such dataset" in res.output

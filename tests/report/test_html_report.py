@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from mistakelab.cli.app import app
 from mistakelab.metrics import StrategySummary, summarize
 from mistakelab.metrics.calibration import auroc
+import mistakelab.report.html
 from mistakelab.report.html import render_report, write_report
+from mistakelab.report.html.viewer import SCHEMA
 from mistakelab.report.html.curves import majority_curve
 from mistakelab.report.html.summary import summary_tables
 from mistakelab.store import RunStore, locate_predictions
@@ -127,19 +129,20 @@ def test_first_wrong_steps_match_the_task_verifier(mixed_run: BuiltRun) -> None:
         trace = st.trace(mixed_run.run_id, row.unit_key)
         uid = next(k for k, (a, _) in units.items() if a["strategy"] == row.strategy and
                    re.search(rf'data-pid="{re.escape(row.problem_id)}"[^§]*?data-uid="{k}"', html))
-        calls = units[uid][1]["c"]
+        calls = units[uid][1]["calls"]
         assert len(calls) == len(trace.calls)
         for c, rec in zip(calls, trace.calls):
-            steps = c[15]
+            steps = c["steps"]
             if steps is None:
                 continue
             verdict = task.verify_steps(problems[row.problem_id], rec.completion.text)
-            assert steps[0] == "exact" and steps[1] == verdict.first_error
-            firsts = [s for s in c[14] if s[1] == "step first"]
+            assert steps["checker"] == "exact" and steps["first_error"] == verdict.first_error
+            segs = [dict(zip(SCHEMA["segment"], row)) for row in c["segments"]]
+            firsts = [s for s in segs if s["cls"] == "step first"]
             if verdict.first_error >= 0:
-                assert len(firsts) == 1 and firsts[0][0] == verdict.steps[verdict.first_error].text
+                assert len(firsts) == 1 and firsts[0]["text"] == verdict.steps[verdict.first_error].text
                 checked += 1
-            assert "".join(s[0] for s in c[14]) == rec.completion.text  # the text, whole, in order
+            assert "".join(s["text"] for s in segs) == rec.completion.text  # the text, whole, in order
     st.close()
     assert checked >= 3
     # the errors table: igsm cot has 2 wrong, both located at step 1 (the injected error)
@@ -149,13 +152,38 @@ def test_first_wrong_steps_match_the_task_verifier(mixed_run: BuiltRun) -> None:
 
 def test_messages_repeated_in_a_unit_are_shown_once(mixed_run: BuiltRun) -> None:
     units = _details(_render(mixed_run))
-    refine = [d for a, d in units.values() if a["strategy"] == "self_refine(rounds=1)" and len(d["c"]) == 3][0]
-    first, critique, rewrite = refine["c"]
-    assert first[12][0][1] is None and "prompt" in first[12][0][2]  # the task's prompt: shown above
-    solution = "".join(seg[0] for seg in first[14])
-    assert critique[12][0][1] is None and critique[12][1] == ["assistant", solution]  # first time shown as a message
-    assert [m[1] is None for m in rewrite[12]] == [True, True, True, False, False]
-    assert rewrite[12][1][2] == "same as call 1, message 1" and rewrite[12][2][2] == "same as call 1, message 2"
+    refine = [d for a, d in units.values() if a["strategy"] == "self_refine(rounds=1)" and len(d["calls"]) == 3][0]
+    first, critique, rewrite = refine["calls"]
+    assert first["messages"][0]["content"] is None and "prompt" in first["messages"][0]["same_as"]  # shown above
+    solution = "".join(row[SCHEMA["segment"].index("text")] for row in first["segments"])
+    assert critique["messages"][0]["content"] is None  # first time shown as a message:
+    assert critique["messages"][1] == {"role": "assistant", "content": solution, "same_as": ""}
+    assert [m["content"] is None for m in rewrite["messages"]] == [True, True, True, False, False]
+    assert rewrite["messages"][1]["same_as"] == "same as call 1, message 1"
+    assert rewrite["messages"][2]["same_as"] == "same as call 1, message 2"
+
+
+def test_the_viewer_script_reads_the_records_by_the_schema_the_python_side_writes(mixed_run: BuiltRun) -> None:
+    """One schema for both sides: every record in the page has exactly its SCHEMA fields (a
+    segment row its columns), the page carries the schema, and viewer.js reads exactly those
+    fields (by name) of each kind of record."""
+    html = _render(mixed_run)
+    page_schema = re.search(r'<script type="application/json" id="viewer-schema">(.*?)</script>', html)
+    assert page_schema and json.loads(page_schema.group(1)) == {k: list(v) for k, v in SCHEMA.items()}
+    for _, detail in _details(html).values():
+        assert tuple(detail) == SCHEMA["detail"]
+        for kind, records in [("call", detail["calls"]), ("answer", detail["answers"]), ("event", detail["events"]),
+                              ("message", [m for c in detail["calls"] for m in c["messages"]]),
+                              ("steps", [c["steps"] for c in detail["calls"] if c["steps"]])]:
+            assert all(tuple(r) == SCHEMA[kind] for r in records), kind
+        assert all(len(row) == len(SCHEMA["segment"]) for c in detail["calls"] for row in c["segments"])
+    js = (Path(mistakelab.report.html.__file__).parent / "assets" / "viewer.js").read_text()
+    names = {"data": "detail", "c": "call", "a": "answer", "m": "message", "steps": "steps", "ev": "event",
+             "SEG": "segment"}
+    for var, kind in names.items():
+        read = set(re.findall(rf"\b{var}\.([a-z_]+)\b", js)) - {"length", "forEach"}
+        assert read == set(SCHEMA[kind]), (kind, sorted(read ^ set(SCHEMA[kind])))
+    assert not re.search(r"\b[acms]\[\d+\]", js), "a record read by position"
 
 
 def test_calibration_from_votes_critiques_and_token_data(tmp_path: Path) -> None:
@@ -188,8 +216,8 @@ def test_step_budget_leaves_solutions_unchecked_and_says_so(mixed_run: BuiltRun)
     assert rendered.steps_checked == 3 and rendered.steps_skipped > 0
     assert f"{rendered.steps_skipped} solutions were left unchecked" in html
     units = _details(html)
-    steps = [c[15] for _, d in units.values() for c in d["c"] if c[15] is not None]
-    assert any("budget" in s[4] for s in steps) and any(s[0] for s in steps)
+    steps = [c["steps"] for _, d in units.values() for c in d["calls"] if c["steps"] is not None]
+    assert any("budget" in s["note"] for s in steps) and any(s["checker"] for s in steps)
     judged = re.findall(r"<tr><td>(?:toy_add|igsm|gsm8k_sample)</td><td>[^<]*</td><td class=\"num\">\d+</td>"
                         r"<td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", html)
     assert sum(int(j) for _, j in judged) == 3 < sum(int(w) for w, _ in judged)  # a sample of the wrong ones

@@ -27,7 +27,7 @@ async def test_at_most_max_concurrent_run_together(monkeypatch) -> None:
     lock, release = threading.Lock(), threading.Event()
     state = {"now": 0, "peak": 0}
 
-    def fake_run(source, limits=None, stdin="", *, isolation="auto", cgroup=None):
+    def fake_run(source, limits=None, stdin="", *, isolation="auto", cgroup=None, cancel=None):
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])

@@ -17,9 +17,12 @@ LIMITS = Limits(cpu_seconds=2, wall_seconds=5)
     (Ending(status={"exit": 0, "signal": None}, stdout=b"9\n"), RunStatus.ok, {"stdout": "9\n"}),
     (Ending(status={"setup_error": "mount: EPERM"}), RunStatus.sandbox_unavailable,
      {"detail": "sandbox setup failed: mount: EPERM"}),
+    (Ending(status={"exec_error": "cannot start the program: [Errno 11]", "exit": 127, "signal": None}),
+     RunStatus.sandbox_unavailable, {"detail": "sandbox: cannot start the program: [Errno 11]"}),
+    # the same words printed by the program itself are its result, never a sandbox failure
     (Ending(status={"exit": 127, "signal": None},
             stderr=b"sandbox: cannot start the program: [Errno 11]\n"),
-     RunStatus.sandbox_unavailable, {"exit_code": 127}),
+     RunStatus.error, {"exit_code": 127, "detail": "exit code 127"}),
     (Ending(stopped="output", status=None, stdout=b"x" * 10), RunStatus.output_limit,
      {"truncated": True}),
     (Ending(stopped="wall", status=None), RunStatus.timeout,

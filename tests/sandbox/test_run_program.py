@@ -93,7 +93,7 @@ def test_nothing_is_left_behind(level) -> None:
     assert not {n for n in after - before if n.startswith("mistakelab-sbx-")}
     groups = [p for root in ("/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup")
               if os.path.isdir(root)
-              for p in Path(root).rglob(f"mistakelab-sandbox-{os.getpid()}-*")]
+              for p in Path(root).rglob(f"mistakelab-sandbox-*-{os.getpid()}-*")]
     assert not groups
 
 

@@ -62,6 +62,16 @@ class ServerThread:
         self.stop()
 
 
+@pytest.fixture
+def upstream():  # type: ignore[no-untyped-def]
+    """A :class:`FakeUpstream` served on 127.0.0.1 for the test (``.url`` its /v1 URL);
+    import it by name into a test module."""
+    up = FakeUpstream()
+    with ServerThread(up.app) as server:
+        up.url = server.url
+        yield up
+
+
 def proxy_server(tmp_path: Any, fake: Any = None, **kw: Any) -> ServerThread:
     """The proxy over the scripted backend ``fake`` (model name ``fake``), or with
     ``fake`` None as ``kw`` say (``backend="openai", upstream=...``)."""
@@ -123,6 +133,8 @@ class UpReply:
     body: dict[str, Any] | None = None  # None: the upstream's default answer
     headers: dict[str, str] = field(default_factory=dict)
     gate: threading.Event | None = None
+    cut: bool = False  # streamed: the upstream dies after two chunks (the connection drops mid-body)
+    raw: bytes | None = None  # sent as the body as it is (e.g. not JSON), labelled JSON
 
 
 class FakeUpstream:
@@ -157,9 +169,11 @@ class FakeUpstream:
         try:
             if reply.gate is not None:
                 await asyncio.to_thread(reply.gate.wait, 20)
+            if reply.raw is not None:
+                return Response(reply.raw, reply.status, media_type="application/json", headers=reply.headers)
             data = reply.body or chat_body(boxed_echo(_messages(body), None))
             if body.get("stream") and reply.status == 200:
-                return StreamingResponse(_sse(data), media_type="text/event-stream", headers=reply.headers)
+                return StreamingResponse(_sse(data, reply.cut), media_type="text/event-stream", headers=reply.headers)
             return JSONResponse(data, reply.status, headers=reply.headers)
         finally:
             with self._lock:
@@ -172,9 +186,11 @@ def _messages(body: dict[str, Any]) -> list[Any]:
     return [Message(role="user", content=str(m.get("content") or "")) for m in body["messages"]]
 
 
-async def _sse(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+async def _sse(data: dict[str, Any], cut: bool = False):  # type: ignore[no-untyped-def]
     text = data["choices"][0]["message"]["content"]
     for i in range(0, len(text), 5):
+        if cut and i >= 10:
+            raise ConnectionAbortedError("the fake upstream dies mid-stream")
         chunk = {"id": "up", "object": "chat.completion.chunk", "created": 0, "model": "up-model",
                  "choices": [{"index": 0, "delta": {"content": text[i:i + 5]}, "finish_reason": None}]}
         yield f"data: {json.dumps(chunk)}\n\n".encode()

@@ -41,7 +41,8 @@ def _free_port() -> int:
 ])
 def test_refusals_before_serving(tmp_path: Path, args: list[str], needle: str) -> None:
     args = [a.replace("{port}", str(_free_port())) for a in args]
-    out = runner.invoke(app, ["serve", "--store", str(tmp_path / "s.db"), *args], env={"MISTAKELAB_API_KEY": ""})
+    out = runner.invoke(app, ["serve", "--store", str(tmp_path / "s.db"), "--port", str(_free_port()), *args],
+                        env={"MISTAKELAB_API_KEY": ""})
     assert out.exit_code == 2 and needle in out.output and "Traceback" not in out.output
 
 

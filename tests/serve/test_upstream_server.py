@@ -17,18 +17,12 @@ import pytest
 pytest.importorskip("starlette", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
 pytest.importorskip("uvicorn", reason="the proxy tests need the serve extra: pip install mistakelab[serve]")
 
-from serve_helpers import FakeUpstream, ServerThread, UpReply, chat_body, client, proxy_server, units
+from serve_helpers import UpReply, chat_body, client, proxy_server, units, upstream  # noqa: E402,F401 (fixture)
 
 USER = [{"role": "user", "content": "What is 12?"}]
 TOOLS = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}]
 
 
-@pytest.fixture
-def upstream():
-    up = FakeUpstream()
-    with ServerThread(up.app) as server:
-        up.url = server.url
-        yield up
 
 
 def over(tmp_path, up, **kw):

@@ -73,3 +73,15 @@ def open_run(store: str, run: str) -> Any:
         return StoredRun.open(st, run)
     except LookupError as exc:
         fail(str(exc))
+
+
+def open_graded_run(store: str, run: str, command: str) -> Any:
+    """:func:`open_run` for a command that needs gold answers (accuracy, wrong solutions):
+    a served run has none, so it is refused with one line saying so (``show`` prints its
+    requests and cost)."""
+    sr = open_run(store, run)
+    if sr.served:
+        sr.store.close()
+        fail(f"run {sr.info.id} is served traffic: its requests have no gold answers, so {command} has no "
+             f"accuracy or wrong answers to show (see its requests and cost with: mistakelab show {sr.info.id})")
+    return sr

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_graded_run
 
 
 def _pts(x: float) -> str:
@@ -29,8 +29,11 @@ def compare(
     from mistakelab.experiments.compare_run import compare_run
     from mistakelab.report import wide_console
 
-    sr = open_run(store, run)
+    sr = open_graded_run(store, run, "compare")
     info = sr.info
+    if baseline is not None and baseline not in sr.strategy_labels:
+        fail(f"flag --baseline {baseline!r}: no such strategy in run {info.id}; its strategies: "
+             f"{', '.join(sr.strategy_labels) or '(none)'}")
     groups = compare_run(sr.store, info.id, baseline=baseline, n_boot=boot, seed=seed)
     if not groups:
         fail(f"run {info.id} has no finished units")

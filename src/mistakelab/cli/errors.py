@@ -101,6 +101,12 @@ def _is_cli_control(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in ("typer", "click")
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """click's (or typer's vendored click's) UsageError: a command's flag or argument refused."""
+    return _is_cli_control(exc) and any(c.__name__ == "UsageError" for c in type(exc).__mro__) \
+        and hasattr(exc, "format_message")
+
+
 class ErrorHandlingGroup(TyperGroup):
     """The app's command group: turns every exception of a command into one line and an
     exit code (see the module docstring); click's own usage errors pass through unchanged."""
@@ -116,6 +122,12 @@ class ErrorHandlingGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except Exception as exc:  # noqa: BLE001 - this is the one place that reports them
+            if _is_usage_error(exc) and not ctx.meta.get("mistakelab.debug"):
+                # a flag of a command that click refused (a type, a range, a missing value): one line too
+                where = getattr(getattr(exc, "ctx", None), "command_path", None) or "mistakelab"
+                print_error(self.err_console or Console(stderr=True),
+                            f"{exc.format_message()} (see: {where} --help)")  # type: ignore[attr-defined]
+                raise typer.Exit(BAD_INPUT) from None
             if _is_cli_control(exc) or ctx.meta.get("mistakelab.debug"):
                 raise
             code, message = describe(exc)

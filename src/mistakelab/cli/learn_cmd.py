@@ -18,7 +18,8 @@ import typer
 from rich.markup import escape
 
 from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run
-from mistakelab.cli.options import parse_named, parse_value
+from mistakelab.cli.errors import FAILED
+from mistakelab.cli.options import parse_flag_spec, parse_value
 
 learn_app = typer.Typer(no_args_is_help=True, help="Learn from a run's mistakes: principles memories.")
 app.add_typer(learn_app, name="learn")
@@ -61,7 +62,7 @@ def principles(
 ) -> None:
     """State a principle per mistake, condense them, and write a memory file (oracle-built: it
     reads the gold answers)."""
-    from mistakelab.learn.principles import build_memory
+    from mistakelab.learn.principles import ModelCallsFailed, build_memory
     from mistakelab.learn.source import RunSource
 
     sr = open_run(store, run)
@@ -71,6 +72,8 @@ def principles(
         memory, rep = asyncio.run(build_memory(RunSource(sr.store, info), spec, max_principles=max_principles,
                                                per_problem=per_problem, max_mistakes=max_mistakes,
                                                max_tokens=max_tokens, concurrency=concurrency))
+    except ModelCallsFailed as exc:
+        fail(str(exc), FAILED)
     except (ValueError, LookupError) as exc:
         fail(str(exc))
     memory.save(out)
@@ -103,7 +106,7 @@ def export(
     source = RunSource(sr.store, sr.info)
     jobs = []
     for f in fmt:
-        d = parse_named(f)
+        d = parse_flag_spec(f, "--format")
         name = d.pop("name")
         if name not in export_formats:
             fail(f"--format {f!r}: unknown format; known: {', '.join(export_formats.names())}")
@@ -124,27 +127,35 @@ def export(
 
 @app.command("train")
 def train(
-    kind: str = typer.Argument(..., help="sft or dpo."),
+    kind: str = typer.Argument(..., help="sft, dpo or gkd (on-policy distillation from --teacher)."),
     dataset: Path = typer.Argument(..., help="An export folder (or a .jsonl / .parquet file)."),
     base: str = typer.Option(..., "--base", help="Embedded model name, .gguf path, or Hugging Face model dir."),
     out: Path = typer.Option(Path("adapter-out"), "--out", "-o", help="Output folder (checkpoints, adapter)."),
     steps: int = typer.Option(50, min=1, help="Optimizer steps in all (a rerun resumes)."),
-    lr: Optional[float] = typer.Option(None, help="Learning rate (default 2e-4 sft, 5e-5 dpo)."),
+    lr: Optional[float] = typer.Option(None, min=0, help="Learning rate (default 2e-4 sft, 5e-5 dpo)."),
     rank: int = typer.Option(8, min=1, help="LoRA rank."),
-    alpha: float = typer.Option(16.0, help="LoRA alpha."),
+    alpha: float = typer.Option(16.0, min=0, help="LoRA alpha."),
     batch_size: int = typer.Option(1, min=1),
     grad_accum: int = typer.Option(1, min=1),
     max_length: int = typer.Option(1024, min=16, help="Token limit per example."),
     save_steps: int = typer.Option(10, min=1, help="Checkpoint every this many steps."),
-    time_limit: Optional[float] = typer.Option(None, help="Stop (with a checkpoint) after this many seconds."),
+    time_limit: Optional[float] = typer.Option(None, min=0, help="Stop (with a checkpoint) after this many seconds."),
+    teacher: Optional[str] = typer.Option(None, help="gkd: the teacher model (embedded name, .gguf or model folder)."),
 ) -> None:
     """Train a LoRA adapter with TRL + PEFT on the CPU; resumes from its last checkpoint."""
-    if kind not in ("sft", "dpo"):
-        fail(f"unknown training kind {kind!r}: use sft or dpo")
+    if kind not in ("sft", "dpo", "gkd"):
+        fail(f"unknown training kind {kind!r}: use sft, dpo or gkd")
+    if (kind == "gkd") != (teacher is not None):
+        fail("--teacher goes with gkd, and gkd needs it")
     try:
-        from mistakelab.learn.train import TrainError, TrainSettings, train_lora
+        from mistakelab.learn.train import TrainError, TrainSettings, check_base, check_dataset, train_lora
     except ImportError as exc:  # pragma: no cover - depends on the install
         fail(f"training needs the train extra (pip install 'mistakelab[train]'): {exc}")
+    try:  # before anything loads: a typo in --base or a broken file is said at once
+        check_base(base)
+        check_dataset(dataset)
+    except TrainError as exc:
+        fail(str(exc))
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     settings = TrainSettings(kind=kind, max_steps=steps, learning_rate=lr, rank=rank, alpha=alpha,
@@ -159,7 +170,7 @@ def train(
 
     try:
         with progress:
-            res = train_lora(dataset, base, out, settings, on_log=on_log, time_limit_s=time_limit)
+            res = train_lora(dataset, base, out, settings, on_log=on_log, time_limit_s=time_limit, teacher=teacher)
     except (TrainError, ValueError, OSError) as exc:
         fail(str(exc))
     first, last = (res.losses[0][1], res.losses[-1][1]) if res.losses else (float("nan"), float("nan"))

@@ -24,6 +24,14 @@ def report(
     sr = open_run(store, run)
     info = sr.info
     path = out or Path(f"{info.id}.html")
+    if info.config.get("kind") == "improve":  # a self-improvement loop: round tables + accuracy by round
+        from mistakelab.learn.improve import loop_table
+        from mistakelab.report.html.improve import write_loop_report
+
+        write_loop_report(loop_table(sr.store, info.id), path)
+        sr.store.close()
+        say("report of loop ", info.id, "; wrote ", str(path.resolve()))
+        return
     rendered = write_report(sr.store, info.id, path, step_budget=step_budget)
     sr.store.close()
     size = path.stat().st_size

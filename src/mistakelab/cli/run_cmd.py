@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_run, open_store, say
+from mistakelab.cli.common import DEFAULT_STORE, app, console, fail, open_graded_run, open_run, open_store, say
 from mistakelab.cli.errors import FAILED, CliError, format_validation, one_line
 from mistakelab.cli.options import parse_flag_spec
 from mistakelab.cli.progress import RunProgress
@@ -204,10 +204,21 @@ def show(
 
     sr = open_run(store, run)
     info = sr.info
+    if info.config.get("kind") == "improve":  # a self-improvement loop: its round table
+        from mistakelab.learn.improve import loop_table
+        from mistakelab.report.improve import print_loop
+
+        say("loop ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}")
+        print_loop(loop_table(sr.store, info.id), console)
+        return
     results = [u.result for u in sr.units() if u.result]
     made, cached = sr.call_counts()
+    # in front of an upstream, strategy none's requests go on unchanged, not through the call log
+    passed = sum(r.calls for r in results if r.strategy == "none" and r.status != "failed") \
+        if sr.served and info.config.get("backend") == "openai" else 0
     say("run ", (info.id, "bold"), f" ({info.status}); git {info.git_rev or 'unknown'}; "
-        f"model calls: {made} made, {cached} from cache")
+        f"model calls: {made + passed} made" + (f" ({passed} passed on unchanged)" if passed else "")
+        + f", {cached} from cache")
     if sr.served:
         _print_served(results, info.config)
         _print_servers(sr.store, info.id)
@@ -277,7 +288,7 @@ def errors(
 
     from mistakelab.report.errors import error_examples, error_profiles
 
-    sr = open_run(store, run)
+    sr = open_graded_run(store, run, "errors")
     st, info = sr.store, sr.info
     tasks_by_label = {}
     for label in sr.task_specs:

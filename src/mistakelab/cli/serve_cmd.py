@@ -42,20 +42,41 @@ def serve(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not serve calls from the completion cache."),
     store: str = typer.Option(DEFAULT_STORE, help="Run store file (served traffic is recorded there)."),
     name: str = typer.Option("served", help="Name of the served run (part of its id)."),
-    log_level: str = typer.Option("info", help="uvicorn log level."),
+    log_level: str = typer.Option("info", help="uvicorn log level (critical, error, warning, info, debug, trace)."),
+    max_samples: int = typer.Option(64, help="Most samples one request may ask for (k, n, width... times n); "
+                                    "more is a 400."),
+    max_rounds: int = typer.Option(16, help="Most rounds (turns, depth) of one choice; more is a 400."),
+    max_programs: int = typer.Option(16, help="Most programs (pal's k, times n) one request may run."),
+    max_sandbox_seconds: float = typer.Option(30.0, help="Most CPU or wall seconds of one sandboxed program."),
+    max_body_bytes: int = typer.Option(4 * 2**20, help="Largest request body (413 past it)."),
 ) -> None:
     """Serve an OpenAI-compatible API that applies a strategy to every request."""
     try:
         from mistakelab.serve.app import is_loopback, server
     except ImportError as exc:
         fail(f"serve needs the serve extra (pip install 'mistakelab[serve]'): {exc}")
+    from mistakelab.cli.flags import ServeFlags, bind, check_flags
     from mistakelab.serve import Proxy, ServeConfig
+    from mistakelab.serve.limits import ServeLimits, check_default_strategy
     from mistakelab.serve.request import check_default
 
+    check_flags(ServeFlags, {"upstream": ("--upstream", upstream), "host": ("--host", host), "port": ("--port", port),
+                             "timeout": ("--timeout", timeout), "concurrency": ("--concurrency", concurrency),
+                             "upstream_retries": ("--upstream-retries", upstream_retries),
+                             "max_tokens": ("--max-tokens", max_tokens), "keepalive": ("--keepalive", keepalive),
+                             "log_level": ("--log-level", log_level), "name": ("--name", name),
+                             "upstream_key_env": ("--upstream-key-env", upstream_key_env)})
+    limit_flags = {"max_samples": ("--max-samples", max_samples), "max_rounds": ("--max-rounds", max_rounds),
+                   "max_programs": ("--max-programs", max_programs),
+                   "max_sandbox_seconds": ("--max-sandbox-seconds", max_sandbox_seconds),
+                   "max_body_bytes": ("--max-body-bytes", max_body_bytes)}
+    check_flags(ServeLimits, limit_flags)
+    limits = ServeLimits(**{k: v for k, (_, v) in limit_flags.items()}, max_tokens=max(16384, max_tokens))
     if not is_loopback(host) and not api_key:
         fail(f"binding {host} opens the proxy to other machines: set a key in MISTAKELAB_API_KEY (or --api-key)")
     try:
         check_default(strategy)
+        check_default_strategy(strategy, limits)
         options = {k: v for k, v in parse_named("x:" + ",".join(option or [])).items() if k != "name"}
     except ValueError as exc:
         fail(f"--strategy/--option: {exc}")
@@ -64,7 +85,9 @@ def serve(
                       model=model or (None if upstream else "qwen2.5-coder-0.5b"), strategy=strategy,
                       store=store, name=name, timeout=timeout, max_concurrency=concurrency,
                       upstream_retries=upstream_retries, upstream_key_env=upstream_key_env, api_key=api_key,
-                      max_tokens=max_tokens, keepalive=keepalive, use_cache=not no_cache, options=options)
+                      max_tokens=max_tokens, keepalive=keepalive, use_cache=not no_cache, options=options,
+                      limits=limits)
+    sock = bind(host, port)  # a port in use is a bad flag, said before anything loads or prints
 
     async def main() -> None:
         proxy = Proxy(cfg)
@@ -75,6 +98,6 @@ def serve(
             fail(str(exc))
         err.print(f"serving run {proxy.run_id} on http://{host}:{port}/v1 (models: {', '.join(proxy.models)}; "
                   f"default strategy: {strategy}; store {store})", markup=False, highlight=False)
-        await server(cfg, host, port, log_level, proxy=proxy).serve()
+        await server(cfg, host, port, log_level, proxy=proxy).serve(sockets=[sock])
 
     asyncio.run(main())

@@ -131,7 +131,6 @@ class Verdict(BaseModel):
     method: str
     correct: bool
     reason: str = ""
-    step_marks: list[Any] | None = None
 
 
 class Usage(BaseModel):

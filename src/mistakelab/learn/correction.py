@@ -54,6 +54,15 @@ class PrefixFixParams(BaseModel):
     per_problem: int = 2
 
 
+def own_correct(source: RunSource) -> dict[tuple[str, str], str]:
+    """(task label, problem id) -> the run's first correct solution text of that problem."""
+    own: dict[tuple[str, str], str] = {}
+    for s in source.solutions():
+        if s.correct:
+            own.setdefault((s.task_label, s.problem.id), s.text)
+    return own
+
+
 def wrong_solutions(source: RunSource, per_problem: int) -> Iterator[Solution]:
     """The run's wrong solutions, at most ``per_problem`` per problem (0: all), in run order."""
     used: dict[tuple[str, str], int] = {}
@@ -81,10 +90,7 @@ def _meta(s: Solution, checker: str, step: int) -> dict[str, object]:
                trl_type="prompt-completion (conversational)", method="LeMa, METHODS §3.2")
 def correction(source: RunSource, params: CorrectionParams) -> Iterator[Row | Skip]:
     """Wrong solution -> the wrong step, what is wrong, a corrected solution."""
-    own = {}
-    for s in source.solutions():
-        if s.correct:
-            own.setdefault((s.task_label, s.problem.id), s.text)
+    own = own_correct(source)
     for item in located(source, params.per_problem, params.checker):
         if isinstance(item, Skip):
             yield item

@@ -72,8 +72,8 @@ def export_run(source: RunSource, fmt_name: str, options: dict[str, Any], out: s
         rows.append(item)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _jsonl(out / "train.jsonl", [r.data for r in rows])
-    _jsonl(out / "provenance.jsonl", [{"row": i, **r.meta} for i, r in enumerate(rows)])
+    write_jsonl(out / "train.jsonl", [r.data for r in rows])
+    write_jsonl(out / "provenance.jsonl", [{"row": i, **r.meta} for i, r in enumerate(rows)])
     result = ExportResult(fmt_name, out, len(rows), len({(r.meta.get("task"), r.meta.get("problem_id")) for r in rows}),
                           skipped, Counter(str(r.meta["source"]) for r in rows if "source" in r.meta))
     if parquet and rows:
@@ -82,7 +82,8 @@ def export_run(source: RunSource, fmt_name: str, options: dict[str, Any], out: s
     return result
 
 
-def _jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    """``records`` as JSON lines (UTF-8, one object a line)."""
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 

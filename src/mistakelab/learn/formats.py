@@ -63,14 +63,29 @@ class ExportFormat:
 
     def parse(self, options: dict[str, Any]) -> BaseModel:
         """Validated parameters; errors name the format and the field."""
-        try:
-            return self.params.model_validate(options)
-        except ValidationError as exc:
-            bad = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"export format {self.name!r}: bad options: {bad}") from None
+        return parse_options(self.params, options, f"export format {self.name!r}")
 
 
 export_formats: Registry[ExportFormat] = Registry("export format", listed_as="formats")
+
+
+def parse_options(params: type[BaseModel], options: dict[str, Any], what: str) -> BaseModel:
+    """``options`` validated as ``params``; a ValueError names ``what`` and each bad field.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class P(BaseModel):
+        ...     k: int = 1
+        >>> parse_options(P, {"k": "x"}, "recipe 'r'")
+        Traceback (most recent call last):
+        ...
+        ValueError: recipe 'r': bad options: k: Input should be a valid integer, unable to parse string as an integer
+    """
+    try:
+        return params.model_validate(options)
+    except ValidationError as exc:
+        bad = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{what}: bad options: {bad}") from None
 
 
 def export_format(name: str, params: type[BaseModel], *, columns: Sequence[str] | Callable[[Any], Sequence[str]],

@@ -28,7 +28,7 @@ from typing import Callable
 from mistakelab.backends.base import Backend, ModelSpec
 from mistakelab.core.memory import LowPrinciple, Memory, SourceProblem
 from mistakelab.core.types import GenParams, Message
-from mistakelab.learn.correction import wrong_solutions
+from mistakelab.learn.correction import own_correct, wrong_solutions
 from mistakelab.learn.source import RunSource, Solution
 from mistakelab.runner.caller import CallStats, ModelCaller
 
@@ -59,6 +59,10 @@ def parse_list(reply: str) -> list[str]:
     return [re.sub(r"[*_`]+", "", m).strip() for m in _ITEM.findall(reply) if m.strip()]
 
 
+class ModelCallsFailed(RuntimeError):
+    """The model could not be reached (not its answer's fault, nor the user's): exit 1, retry."""
+
+
 @dataclass
 class BuildReport:
     mistakes: int  # wrong solutions shown to the model
@@ -81,10 +85,7 @@ async def build_memory(source: RunSource, spec: ModelSpec, *, max_principles: in
                        backend_factory: Callable[[ModelSpec], Backend] | None = None) -> tuple[Memory, BuildReport]:
     """The memory built from ``source``'s mistakes by the model ``spec`` (greedy decoding)."""
     prompts = {**PROMPTS, **(prompts or {})}
-    own = {}
-    for s in source.solutions():
-        if s.correct:
-            own.setdefault((s.task_label, s.problem.id), s.text)
+    own = own_correct(source)
     mistakes = list(wrong_solutions(source, per_problem))[: max_mistakes or None]
     if not mistakes:
         raise ValueError(f"run {source.run_id} has no wrong solutions to learn from")
@@ -95,9 +96,13 @@ async def build_memory(source: RunSource, spec: ModelSpec, *, max_principles: in
     params = GenParams(temperature=0.0, max_tokens=max_tokens)
     sem = asyncio.Semaphore(concurrency)
 
+    errors: list[str] = []
+
     async def ask(unit: str, purpose: str, text: str) -> str | None:
         async with sem:
             c = await caller.generate(unit, purpose, [Message(role="user", content=text)], params)
+        if not c.ok:
+            errors.append(c.error or "failed")
         return c.text if c.ok else None
 
     try:
@@ -110,12 +115,18 @@ async def build_memory(source: RunSource, spec: ModelSpec, *, max_principles: in
             mistake, principle = parse_low(reply or "")
             if principle:
                 low.append(LowPrinciple(problem_id=s.problem.id, text=principle, mistake=mistake))
+        if not low and errors:
+            raise ModelCallsFailed(f"{len(errors)} of {len(mistakes)} calls to {caller.model_id} failed (first: "
+                                   f"{errors[0]}); nothing was learned: run again to retry them")
         if not low:
             raise ValueError(f"the model stated no parseable principle for any of {len(mistakes)} mistakes")
         listing = "\n".join(f"- {lp.text}" for lp in low)
         high = await ask(f"{job}|high", "high", prompts["high"].format(principles=listing, n=max_principles))
     finally:
         await caller.aclose()
+    if high is None:
+        raise ModelCallsFailed(f"the call condensing the principles to {caller.model_id} failed ({errors[-1]}); "
+                               "run again to retry it")
     items = parse_list(high or "")[:max_principles]
     if not items:
         raise ValueError("the model's condensed reply held no numbered list of principles")

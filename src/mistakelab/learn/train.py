@@ -41,7 +41,7 @@ class TrainError(ValueError):
 
 class TrainSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["sft", "dpo"]
+    kind: Literal["sft", "dpo", "gkd"]
     max_steps: int = Field(default=50, ge=1)
     learning_rate: float | None = None  # None: 2e-4 for sft, 5e-5 for dpo
     batch_size: int = Field(default=1, ge=1)
@@ -52,14 +52,20 @@ class TrainSettings(BaseModel):
     targets: list[str] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     max_length: int = Field(default=1024, ge=16)
     save_steps: int = Field(default=10, ge=1)
-    beta: float = 0.1  # DPO
+    beta: float | None = None  # DPO (None: 0.1) and GKD's generalized JSD (None: 0.5)
+    lmbda: float = Field(default=0.5, ge=0, le=1)  # GKD: share of on-policy (student-sampled) batches
+    seq_kd: bool = False  # GKD: also train on teacher-generated sequences
+    gen_temperature: float = Field(default=0.9, gt=0)  # GKD: sampling of the on-policy samples
+    max_new_tokens: int = Field(default=256, ge=1)  # GKD: length of the on-policy samples
     seed: int = 0
     threads: int = Field(default_factory=lambda: os.cpu_count() or 1)
 
     @model_validator(mode="after")
     def _lr(self) -> "TrainSettings":
         if self.learning_rate is None:
-            self.learning_rate = 2e-4 if self.kind == "sft" else 5e-5
+            self.learning_rate = 5e-5 if self.kind == "dpo" else 2e-4
+        if self.beta is None:
+            self.beta = 0.5 if self.kind == "gkd" else 0.1
         return self
 
 
@@ -80,6 +86,38 @@ class TrainResult:
     complete: bool = True
     settings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+
+
+def check_base(base: str) -> None:
+    """Refuse a ``--base`` that is none of the kinds :func:`load_base` takes, naming it (a
+    typo must not fall through to a download): an embedded model name, a ``.gguf`` path or
+    ``hf://`` GGUF, a Hugging Face model folder, or a hub id ``org/name``.
+
+    Example:
+        >>> check_base("qwen2.5-coder-05b")
+        Traceback (most recent call last):
+        ...
+        mistakelab.learn.train.TrainError: --base 'qwen2.5-coder-05b': not an embedded model (...), a .gguf file, a Hugging Face model folder or a hub id org/name
+    """
+    import re
+
+    from mistakelab.models import CATALOGUE
+
+    if base in CATALOGUE or base.startswith("hf://"):
+        return
+    p = Path(base)
+    if base.endswith(".gguf"):
+        if not p.is_file():
+            raise TrainError(f"--base {base!r}: no such GGUF file")
+        return
+    if p.is_dir():
+        if not (p / "config.json").is_file():
+            raise TrainError(f"--base {base!r}: a folder without config.json, so not a Hugging Face model folder")
+        return
+    if re.fullmatch(r"[\w.-]+/[\w.-]+", base) and not p.exists() and not base.startswith((".", "/")):
+        return  # a hub id: transformers resolves it (its own cache first)
+    raise TrainError(f"--base {base!r}: not an embedded model ({', '.join(CATALOGUE)}), a .gguf file, a Hugging "
+                     "Face model folder or a hub id org/name")
 
 
 def base_gguf(base: str) -> Path | None:
@@ -116,13 +154,47 @@ def load_rows(path: str | Path) -> Any:
     """An exported dataset: a ``mistakelab export`` folder, a ``.jsonl`` or a ``.parquet`` file."""
     import tempfile
 
-    p = Path(path)
-    if not p.exists():
-        raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
+    p = check_dataset(path)
     # Built in a cache of its own, in memory: datasets' shared cache keeps the split sizes of an
     # older export of the same folder and then refuses the new one (NonMatchingSplitsSizesError).
     with tempfile.TemporaryDirectory(prefix="mistakelab-ds-") as cache:
         return _load(p, {"split": "train", "cache_dir": cache, "keep_in_memory": True})
+
+
+def check_dataset(path: str | Path) -> Path:
+    """The dataset's path, once it exists and its JSONL (if it is one) is readable rows; a
+    :class:`TrainError` naming the file otherwise (cheap: before anything heavy loads)."""
+    p = Path(path)
+    if not p.exists():
+        raise TrainError(f"{p}: no such dataset (give an export folder, a .jsonl or a .parquet file)")
+    jsonl = p / "train.jsonl" if p.is_dir() and not (p / "data" / "train.parquet").is_file() else p
+    if jsonl.suffix in (".jsonl", ".json") and jsonl.is_file():
+        check_jsonl(jsonl)
+    return p
+
+
+def check_jsonl(path: Path) -> None:
+    """A JSONL dataset file that is empty, not UTF-8, or has a line that is no JSON object is
+    a :class:`TrainError` naming the file and line (before datasets reads it)."""
+    import json as _json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TrainError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    rows = 0
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = _json.loads(line)
+        except ValueError as exc:
+            raise TrainError(f"{path}, line {i}: invalid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise TrainError(f"{path}, line {i}: a row must be a JSON object")
+        rows += 1
+    if rows == 0:
+        raise TrainError(f"{path}: empty file (no rows)")
 
 
 def _load(p: Path, fresh: dict[str, Any]) -> Any:
@@ -159,17 +231,20 @@ def _callback(on_log: LogFn | None, deadline: float | None) -> Any:
 
 
 def make_trainer(kind: str, model: Any, tok: Any, rows: Any, settings: TrainSettings, out: Path,
-                 callbacks: list[Any] | None = None) -> Any:
-    """The TRL trainer of ``kind`` with a fresh LoRA config (its dataset is tokenized here)."""
-    from peft import LoraConfig
+                 callbacks: list[Any] | None = None, teacher: Any = None) -> Any:
+    """The TRL trainer of ``kind`` (its dataset is tokenized here): a fresh LoRA config, or the
+    given ``model`` as it is when it already carries a trainable adapter (a PEFT model).
+    ``gkd`` needs the ``teacher`` model."""
+    from peft import LoraConfig, PeftModel
 
     common = dict(output_dir=str(out / "checkpoints"), max_steps=settings.max_steps,
                   per_device_train_batch_size=settings.batch_size, gradient_accumulation_steps=settings.grad_accum,
                   learning_rate=settings.learning_rate, logging_steps=1, save_steps=settings.save_steps,
                   save_total_limit=2, report_to="none", use_cpu=True, disable_tqdm=True, seed=settings.seed,
                   dataloader_num_workers=0, max_length=settings.max_length)
-    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.targets, task_type="CAUSAL_LM")
+    lora = None if isinstance(model, PeftModel) else LoraConfig(
+        r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+        target_modules=settings.targets, task_type="CAUSAL_LM")
     if kind == "sft":
         from trl import SFTConfig, SFTTrainer
 
@@ -180,35 +255,58 @@ def make_trainer(kind: str, model: Any, tok: Any, rows: Any, settings: TrainSett
 
         return DPOTrainer(model=model, args=DPOConfig(beta=settings.beta, **common), train_dataset=rows,
                           processing_class=tok, peft_config=lora, callbacks=callbacks)
-    raise TrainError(f"unknown training kind {kind!r} (sft or dpo)")
+    if kind == "gkd":
+        if teacher is None:
+            raise TrainError("gkd training needs a teacher model")
+        try:
+            from trl.experimental.gkd import GKDConfig, GKDTrainer
+        except ImportError:  # older TRL kept it at the top level
+            from trl import GKDConfig, GKDTrainer  # type: ignore[attr-defined,no-redef]
+
+        args = GKDConfig(lmbda=settings.lmbda, beta=settings.beta, seq_kd=settings.seq_kd,
+                         temperature=settings.gen_temperature, max_new_tokens=settings.max_new_tokens, **common)
+        return GKDTrainer(model=model, teacher_model=teacher, args=args, train_dataset=rows, processing_class=tok,
+                          peft_config=lora, callbacks=callbacks)
+    raise TrainError(f"unknown training kind {kind!r} (sft, dpo or gkd)")
 
 
 def _needs(kind: str, columns: list[str]) -> None:
-    ok = {"sft": [{"messages"}, {"prompt", "completion"}, {"text"}], "dpo": [{"prompt", "chosen", "rejected"}]}[kind]
+    ok = {"sft": [{"messages"}, {"prompt", "completion"}, {"text"}], "dpo": [{"prompt", "chosen", "rejected"}],
+          "gkd": [{"messages"}]}[kind]
     if set(columns) not in ok:
         want = " or ".join("/".join(sorted(c)) for c in ok)
         raise TrainError(f"a {kind} dataset needs the columns {want}; this one has {', '.join(columns)}")
 
 
 def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainSettings,
-               on_log: LogFn | None = None, time_limit_s: float | None = None) -> TrainResult:
+               on_log: LogFn | None = None, time_limit_s: float | None = None,
+               init_adapter: str | Path | None = None, teacher: str | None = None) -> TrainResult:
     """Train (or resume) a LoRA adapter on ``dataset`` over ``base``; write it under ``out``.
 
     ``time_limit_s``: stop after the first step past this many seconds, with a checkpoint
-    (``TrainResult.complete`` False); calling again resumes there."""
+    (``TrainResult.complete`` False); calling again resumes there. ``init_adapter``: a PEFT
+    adapter folder to go on training (instead of a fresh adapter). ``teacher``: the teacher
+    model of ``gkd`` training (an embedded name, .gguf or model folder)."""
     import torch
     from transformers.trainer_utils import get_last_checkpoint
 
     torch.set_num_threads(settings.threads)
     out = Path(out)
+    check_base(base)
     rows = load_rows(dataset)
     _needs(settings.kind, rows.column_names)
     if len(rows) == 0:
         raise TrainError(f"{dataset}: the dataset has no rows")
     t0 = time.perf_counter()
     model, tok, gguf = load_base(base)
+    if init_adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(init_adapter), is_trainable=True)
+    teacher_model = load_base(teacher)[0] if teacher is not None else None
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    trainer = make_trainer(settings.kind, model, tok, rows, settings, out, [_callback(on_log, deadline)])
+    trainer = make_trainer(settings.kind, model, tok, rows, settings, out, [_callback(on_log, deadline)],
+                           teacher=teacher_model)
     used = len(trainer.train_dataset)  # TRL drops rows whose completion max_length cuts off entirely
     if used == 0:
         raise TrainError(f"every row's prompt is longer than max_length={settings.max_length} tokens; raise it")

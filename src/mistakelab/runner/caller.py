@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
 from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, backends, create_backend, cut_after_boxed,
                                      spec_capabilities)
+from mistakelab.backends.local import adapter_identity
 from mistakelab.backends.pool import routed
 from mistakelab.context.gateway import guarded
 from mistakelab.core.registry import UnknownNameError
@@ -33,6 +35,9 @@ def cache_identity(spec: ModelSpec) -> str:
         factory = None
     if factory is not None and factory.identity is not None:
         ident += factory.identity(spec)
+    lora = spec.options.get("lora")
+    if lora and "+lora:" not in ident and Path(str(lora)).expanduser().is_file():
+        ident += adapter_identity(spec.options)  # any backend given a LoRA file (scripted in tests)
     if spec.options.get("cache_tag"):
         ident += "#" + str(spec.options["cache_tag"])
     return ident
@@ -172,7 +177,11 @@ class ModelCaller:
             except BaseException as exc:
                 for f in mine.values():
                     if not f.done():
-                        f.set_exception(exc) if isinstance(exc, ScriptExhausted) else f.cancel()
+                        if isinstance(exc, ScriptExhausted):
+                            f.set_exception(exc)
+                            f.exception()  # marked retrieved: waiters still get it, nobody logs it unseen
+                        else:
+                            f.cancel()
                 raise
             finally:
                 for i in missing:

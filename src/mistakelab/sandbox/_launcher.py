@@ -5,7 +5,9 @@ The toolkit never imports this module; it runs it as
 CONFIG_FD. It confines itself (namespaces, a minimal read-only root, a fresh uid), forks the
 program under resource limits, waits for it, and writes JSON status lines on STATUS_FD:
 ``{"program": pid}`` first outside a PID namespace, then ``{"exit": int|None, "signal":
-int|None, "utime": s, "stime": s}``; or ``{"setup_error": str}``.
+int|None, "utime": s, "stime": s}``; or ``{"setup_error": str}``; ``{"exec_error": str}`` when
+the program's interpreter could not be started (out of band: a program's own output can
+never say so).
 
 With PID namespaces the forked helper is PID 1 of the new namespace, so when the program ends
 (or the launcher is killed: PR_SET_PDEATHSIG) the kernel kills every process left in it.
@@ -168,10 +170,13 @@ def _set_limits(cfg: dict) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (cfg["nproc"],) * 2)
 
 
-def _exec_program(cfg: dict, fds: tuple[int, ...]) -> None:
-    """In the forked child: limits, drop to the run's uid, exec the interpreter. Never returns."""
+def _exec_program(cfg: dict, fds: tuple[int, ...], exec_error_fd: int) -> None:
+    """In the forked child: limits, drop to the run's uid, exec the interpreter. Never returns.
+    A failure before the exec is written to ``exec_error_fd`` (close-on-exec: a successful
+    exec closes it unwritten)."""
+    fds = (*fds, exec_error_fd)
     try:
-        for fd in fds:
+        for fd in fds[:-1]:
             os.close(fd)
         os.setpgid(0, 0)
         if cfg["level"] != "namespaces":
@@ -185,7 +190,12 @@ def _exec_program(cfg: dict, fds: tuple[int, ...]) -> None:
         python = cfg["python"]
         os.execve(python, [python, "-I", "-S", "-B", "-X", "utf8", "-c", BOOTSTRAP], cfg["env"])
     except BaseException as exc:  # noqa: BLE001 - anything here is a setup failure
-        os.write(2, f"sandbox: cannot start the program: {exc}\n".encode())
+        # Out of band: on the exec-error pipe (closed by a successful exec), never on the
+        # program's stderr, where a program could print the same words.
+        try:
+            os.write(fds[-1], f"cannot start the program: {exc}".encode()[:4000])
+        except OSError:
+            pass
     os._exit(127)
 
 
@@ -218,13 +228,22 @@ def _sweep_uid(uid: int) -> None:
 
 def _supervise(cfg: dict, status_fd: int) -> int:
     """Fork the program, wait for it, report. In a PID namespace this runs as PID 1."""
+    err_r, err_w = os.pipe()  # both close-on-exec
     pid = os.fork()
     if pid == 0:
-        _exec_program(cfg, (status_fd,))
+        os.close(err_r)
+        _exec_program(cfg, (status_fd,), err_w)
+    os.close(err_w)
     if cfg["level"] != "namespaces":
         # Outside a PID namespace the program leads its own process group; the toolkit
         # needs its pid to kill that group on a timeout.
         os.write(status_fd, (json.dumps({"program": pid}) + "\n").encode())
+    failed = b""
+    while chunk := os.read(err_r, 4096):  # EOF at the exec (or the child's end)
+        failed += chunk
+    os.close(err_r)
+    if failed:
+        os.write(status_fd, (json.dumps({"exec_error": failed.decode("utf-8", "replace")}) + "\n").encode())
     report = _wait_program(pid)
     if cfg["level"] == "uid":
         _sweep_uid(cfg["uid"])

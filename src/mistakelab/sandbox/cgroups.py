@@ -10,9 +10,11 @@ True
 
 from __future__ import annotations
 
+import atexit
 import functools
 import itertools
 import os
+import re
 import signal
 import threading
 import time
@@ -21,6 +23,20 @@ from pathlib import Path
 
 _counter = itertools.count()
 _support_lock = threading.Lock()
+# -<pid namespace>-<pid of the process that made it>-<n>: a group is judged stale only by a
+# process of the same pid namespace (another container's pids mean nothing here)
+_OURS = re.compile(r"^mistakelab-(?:sandbox|probe)-(\d+)-(\d+)-\d+$")
+
+
+def _tag() -> str:
+    """``<pid namespace inode>-<pid>``: who made a group."""
+    try:
+        ns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        ns = 0
+    return f"{ns}-{os.getpid()}"
+_live: set["RunCgroup"] = set()  # groups of this process not removed yet
+_live_lock = threading.Lock()
 # Room for the launcher and PID 1 besides the program, in memory and in tasks.
 _MEMORY_SLACK = 64 * 2**20
 _TASK_SLACK = 2
@@ -91,7 +107,7 @@ def _check_support() -> CgroupSupport:
         if not {"memory", "pids"} <= set(enabled):
             return CgroupSupport(False, "v2", f"{parent} does not delegate memory+pids to children")
         roots, version = (parent,), "v2"
-    probe = f"mistakelab-probe-{os.getpid()}-{next(_counter)}"
+    probe = f"mistakelab-probe-{_tag()}-{next(_counter)}"
     try:
         for root in roots:
             os.mkdir(os.path.join(root, probe))
@@ -103,18 +119,103 @@ def _check_support() -> CgroupSupport:
                 os.rmdir(os.path.join(root, probe))
             except OSError:
                 pass
-    return CgroupSupport(True, version, ", ".join(roots), roots)
+    support = CgroupSupport(True, version, ", ".join(roots), roots)
+    clean_stale(support)
+    return support
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours to signal
+    return True
+
+
+def _kill_tasks(directory: str) -> None:
+    """SIGKILL every task in the group at ``directory`` (v2: at once, with cgroup.kill)."""
+    if os.path.exists(os.path.join(directory, "cgroup.kill")):
+        _write(directory, "cgroup.kill", "1", optional=True)
+        return
+    for _ in range(50):  # a forking program may add tasks while we kill; the cap is small
+        pids = _read_pids(os.path.join(directory, "cgroup.procs"))
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _rmdir(directory: str, deadline: float) -> bool:
+    """Remove a group once its (killed) tasks are gone; False if some linger past ``deadline``."""
+    while True:
+        try:
+            os.rmdir(directory)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)  # exiting tasks leave the group within milliseconds
+
+
+def clean_stale(support: CgroupSupport | None = None, wait_s: float = 2.0) -> list[str]:
+    """Kill and remove the run groups left by mistakelab processes that are gone (a server
+    or run killed with -9); the groups removed. Run once per process, at the first sandbox
+    check (and by the proxy at start)."""
+    support = support if support is not None else cgroup_support()
+    removed = []
+    for root in support.roots:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            match = _OURS.match(name)
+            if not match or match.group(1) != _tag().split("-")[0]:
+                continue  # not ours, or made in another pid namespace
+            pid = int(match.group(2))
+            if pid == os.getpid() or _alive(pid):
+                continue
+            d = os.path.join(root, name)
+            _kill_tasks(d)
+            if _rmdir(d, time.monotonic() + wait_s):
+                removed.append(d)
+    return removed
+
+
+@atexit.register
+def remove_live_groups() -> int:
+    """Kill and remove every group this process still holds (at exit: none may outlive it);
+    how many there were."""
+    with _live_lock:
+        live = list(_live)
+    for group in live:
+        group.kill()
+        group.remove()
+    return len(live)
 
 
 class RunCgroup:
     """The cgroup(s) of one run; the launcher joins them by writing to ``procs_files``."""
 
     def __init__(self, support: CgroupSupport, memory_bytes: int, tasks: int) -> None:
-        name = f"mistakelab-sandbox-{os.getpid()}-{next(_counter)}"
+        name = f"mistakelab-sandbox-{_tag()}-{next(_counter)}"
         self.version = support.version
         self.dirs = [os.path.join(root, name) for root in support.roots]
+        with _live_lock:
+            _live.add(self)
         for d in self.dirs:
-            os.mkdir(d)
+            try:
+                os.mkdir(d)
+            except OSError:
+                self.remove(0)
+                raise
         memory, pids = str(memory_bytes + _MEMORY_SLACK), str(tasks + _TASK_SLACK)
         try:
             if self.version == "v1":
@@ -149,33 +250,15 @@ class RunCgroup:
 
     def kill(self) -> None:
         """SIGKILL every task in the group, whatever its session or process group."""
-        if self.version == "v2" and os.path.exists(os.path.join(self.dirs[0], "cgroup.kill")):
-            _write(self.dirs[0], "cgroup.kill", "1", optional=True)
-            return
-        for _ in range(50):  # a forking program may add tasks while we kill; the cap is small
-            pids = _read_pids(self.procs_files[-1])
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        _kill_tasks(self.dirs[-1])  # v1: the pids group lists every task; v2: the one group
 
     def remove(self, wait_s: float = 2.0) -> bool:
         """Remove the group once its (killed) tasks are gone; False if some still linger."""
         deadline = time.monotonic() + wait_s
-        for d in self.dirs:
-            while True:
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        return False
-                    time.sleep(0.001)  # exiting tasks leave the group within milliseconds
+        if not all(_rmdir(d, deadline) for d in self.dirs):
+            return False
+        with _live_lock:
+            _live.discard(self)
         return True
 
 

@@ -25,7 +25,7 @@ class Ending:
     """Raw facts of a finished run."""
 
     status: dict | None = None  # the launcher's JSON status line
-    stopped: str | None = None  # "wall" or "output" when the parent had to kill it
+    stopped: str | None = None  # "wall", "output" or "cancelled" when the parent had to kill it
     stdout: bytes = b""
     stderr: bytes = b""
     oom: bool = False
@@ -72,9 +72,15 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
     if "setup_error" in status:
         return ProgramRun(status=RunStatus.sandbox_unavailable,
                           detail=f"sandbox setup failed: {status['setup_error']}", **common)
+    if "exec_error" in status:  # reported by the launcher, never read from the program's output
+        return ProgramRun(status=RunStatus.sandbox_unavailable,
+                          detail=f"sandbox: {status['exec_error']}", **common)
     if end.stopped == "output":
         return ProgramRun(status=RunStatus.output_limit, **common,
                           detail=f"stdout + stderr passed {limits.output_bytes} bytes; stopped")
+    if end.stopped == "cancelled":
+        return ProgramRun(status=RunStatus.killed, **common,
+                          detail="stopped: whoever asked for the run stopped waiting for it")
     if end.stopped == "wall":
         return ProgramRun(status=RunStatus.timeout, **common,
                           detail=f"wall time limit ({limits.wall_seconds:g} s) reached")
@@ -98,9 +104,6 @@ def classify(end: Ending, limits: Limits) -> ProgramRun:
         return ProgramRun(status=RunStatus.killed, signal=name, detail=detail, **common)
     if code == 0:
         return ProgramRun(status=RunStatus.ok, exit_code=0, **common)
-    if code == 127 and stderr.startswith("sandbox: cannot start the program"):
-        return ProgramRun(status=RunStatus.sandbox_unavailable, exit_code=code,
-                          detail=stderr.strip(), **common)
     exception, line = parse_exception(stderr)
     if exception == "MemoryError":
         return ProgramRun(status=RunStatus.memory, exit_code=code, exception=exception,

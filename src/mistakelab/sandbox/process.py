@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,15 +44,16 @@ _CHUNK = 1 << 16
 
 
 def run_at_level(source: str, limits: Limits, stdin: str, level: str,
-                 cgroup: bool | None) -> ProgramRun:
+                 cgroup: bool | None, cancel: threading.Event | None = None) -> ProgramRun:
     """One run at a named ``level`` (never a weaker one: a level that cannot work here gives
-    ``sandbox_unavailable``). ``cgroup``: None = where possible, True = required, False = no."""
+    ``sandbox_unavailable``). ``cgroup``: None = where possible, True = required, False = no.
+    ``cancel``: once set, the run is killed (process group and cgroup) within ~50 ms."""
     if problem := level_problem(level):
         return unavailable(problem, level)
     support = cgroup_support()
     if cgroup and not support.available:
         return unavailable(f"a cgroup was required: {support.reason}", level)
-    return _Run(source, limits, stdin, level, support if cgroup is not False else None).execute()
+    return _Run(source, limits, stdin, level, support if cgroup is not False else None, cancel=cancel).execute()
 
 
 def unavailable(detail: str, level: str) -> ProgramRun:
@@ -65,6 +67,7 @@ class _Run:
     stdin: str
     level: str
     support: CgroupSupport | None
+    cancel: threading.Event | None = None
     out: dict[str, bytearray] = field(default_factory=lambda: {"stdout": bytearray(),
                                                                "stderr": bytearray()})
     status_line: bytearray = field(default_factory=bytearray)
@@ -79,9 +82,9 @@ class _Run:
         return self._reaped is not None
 
     def _wait_exit(self, pid: int, deadline: float) -> bool:
-        """Wait (until ``deadline``) for the launcher to end; normally it already has."""
+        """Wait (until ``deadline``, or a cancel) for the launcher to end; normally it already has."""
         while not self._exited(pid):
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (self.cancel is not None and self.cancel.is_set()):
                 return False
             time.sleep(0.005)
         return True
@@ -165,7 +168,7 @@ class _Run:
         deadline = start + self.limits.wall_seconds
         stopped = self._watch(proc.pid, readers, writers, pipes["status"][0], deadline)
         if not stopped and not self._wait_exit(proc.pid, deadline):
-            stopped = "wall"
+            stopped = "cancelled" if self.cancel is not None and self.cancel.is_set() else "wall"
         status = _parse_status(self.status_line)
         if stopped:
             if self._reaped is None:  # a reaped pid may be reused: never signal it
@@ -203,6 +206,8 @@ class _Run:
                 now = time.monotonic()
                 if now >= deadline:
                     return "wall"
+                if self.cancel is not None and self.cancel.is_set():
+                    return "cancelled"
                 if exited_at is None and pidfd is None and self._exited(pid):
                     exited_at = now
                 if exited_at is not None and now - exited_at > _GRACE_S:

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from mistakelab.sandbox.isolation import best_level
 from mistakelab.sandbox.limits import IsolationLevel, Limits
 from mistakelab.sandbox.process import run_at_level, unavailable
@@ -16,16 +18,18 @@ from mistakelab.sandbox.result import ProgramRun
 
 
 def run_program(source: str, limits: Limits | None = None, stdin: str = "", *,
-                isolation: IsolationLevel = "auto", cgroup: bool | None = None) -> ProgramRun:
+                isolation: IsolationLevel = "auto", cgroup: bool | None = None,
+                cancel: threading.Event | None = None) -> ProgramRun:
     """Run ``source`` as ``python program.py`` in a sandbox and return what happened.
 
     ``isolation="auto"`` uses the strongest level that works here (see
     :func:`~mistakelab.sandbox.isolation_report`); naming a level that cannot work gives a
     ``sandbox_unavailable`` run, never a weaker one. ``cgroup=None`` adds a per-run cgroup
-    where possible, ``True`` requires one, ``False`` goes without.
+    where possible, ``True`` requires one, ``False`` goes without. Setting ``cancel`` kills
+    the run (its process group and cgroup) at once.
     """
     limits = limits or Limits()
     level = best_level() if isolation == "auto" else isolation
     if level is None:
         return unavailable("no isolation level works on this machine", "")
-    return run_at_level(source, limits, stdin, level, cgroup)
+    return run_at_level(source, limits, stdin, level, cgroup, cancel)

@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from mistakelab.serve.config import NONE, ServeConfig
 from mistakelab.serve.errors import AUTH, NOT_FOUND, SERVER, ApiError, timeout_error
+from mistakelab.serve.limits import check_request, read_body
 from mistakelab.serve.naming import served_names
 from mistakelab.serve.passon import pass_on, pass_on_stream
 from mistakelab.serve.request import parse_request, servable
@@ -80,7 +81,8 @@ async def _chat(request: Request) -> Response:
     proxy: Proxy = request.app.state.proxy
     cfg = proxy.config
     _check_key(request, cfg.api_key)
-    req = parse_request(await request.body(), proxy.models, cfg.strategy, cfg.max_tokens, cfg.max_n)
+    req = parse_request(await read_body(request, cfg.limits), proxy.models, cfg.strategy, cfg.max_tokens, cfg.max_n)
+    check_request(req, cfg.limits, passed_on=req.strategy == NONE and proxy.upstream is not None)
     trace_id = new_trace_id()
     header = {TRACE_HEADER: trace_id}
     try:
@@ -105,7 +107,7 @@ async def _chat(request: Request) -> Response:
                            headers={**header, "Cache-Control": "no-cache"})
         return JSONResponse(await answer(), headers=header)
     except ApiError as exc:
-        return _error_response(exc, header)
+        return _error_response(proxy.internal_out(exc), header)
 
 
 async def _models(request: Request) -> Response:

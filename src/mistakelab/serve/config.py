@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from mistakelab.backends.base import Backend, ModelSpec
+from mistakelab.serve.limits import ServeLimits
 
 #: The pseudo-strategy that sends the request to the model unchanged.
 NONE = "none"
@@ -32,7 +33,8 @@ class ServeConfig:
     flight at once, over all requests together. ``api_key``: what clients must send as
     ``Authorization: Bearer ...`` (None: no check; the CLI demands one off loopback).
     ``upstream_key_env``: the environment variable holding the upstream's key; the key is read
-    once, goes only into the HTTP clients, and is never logged or stored.
+    once, goes only into the HTTP clients, and is never logged or stored. ``limits``: what one
+    request may cost (:mod:`mistakelab.serve.limits`; ``timeout`` is its wall time).
     """
 
     backend: str = "openai"
@@ -50,6 +52,7 @@ class ServeConfig:
     max_n: int = 16
     keepalive: float = 5.0
     use_cache: bool = True
+    limits: ServeLimits = field(default_factory=ServeLimits)
     options: dict[str, Any] = field(default_factory=dict)
     #: builds the backend of a model spec instead of the registry (tests, benchmarks)
     backend_factory: Callable[[ModelSpec], Backend] | None = field(default=None, repr=False, compare=False)
@@ -66,4 +69,5 @@ class ServeConfig:
         return {"kind": "served", "backend": self.backend, "upstream": self.upstream, "model": self.model,
                 "strategy": self.strategy, "timeout": self.timeout, "max_concurrency": self.max_concurrency,
                 "upstream_key_env": self.upstream_key_env, "max_tokens": self.max_tokens,
-                "use_cache": self.use_cache, "options": self.options, "auth": self.api_key is not None}
+                "use_cache": self.use_cache, "options": self.options, "auth": self.api_key is not None,
+                "limits": self.limits.model_dump()}

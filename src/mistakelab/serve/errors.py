@@ -84,7 +84,8 @@ def call_error(error: str) -> ApiError:
         return ApiError(status, f"the upstream refused a call: {text}", INVALID_REQUEST, code="upstream_refused")
     if "timed out" in error:
         return ApiError(504, f"the upstream timed out: {text}", TIMEOUT, code="timeout")
-    if "connection failed" in error or "malformed response" in error:
+    if "connection failed" in error or "malformed response" in error or any(
+            name in error for name in ("JSONDecodeError", "APIResponseValidationError")):  # a 200 that is no answer
         return ApiError(502, f"the upstream is unreachable or broken: {text}", UPSTREAM, code="upstream_unreachable")
     return ApiError(500, f"a model call failed: {text}", SERVER, code="model_error")
 

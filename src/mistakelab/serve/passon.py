@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from contextlib import AsyncExitStack
@@ -25,6 +26,7 @@ from mistakelab.core.events import NoteEvent
 from mistakelab.core.trace import AnswerKind, AnswerRecord, CallRecord, Trace
 from mistakelab.core.types import Completion, Result
 from mistakelab.serve.config import NONE
+from mistakelab.serve.errors import UPSTREAM, ApiError
 from mistakelab.serve.request import ServeRequest
 from mistakelab.serve.service import TASK, Proxy
 from mistakelab.serve.upstream import forwarded_body
@@ -61,13 +63,15 @@ class StreamText:
 
 
 def _record(proxy: Proxy, req: ServeRequest, trace_id: str, status: int, text: str, finish: str,
-            usage: dict[str, Any], seconds: float, extra: dict[str, Any]) -> None:
-    ok = status == 200
+            usage: dict[str, Any], seconds: float, extra: dict[str, Any], error: str | None = None) -> None:
+    """Store the exchange as a unit: done for a whole 200 answer; failed (``error``, or the
+    upstream's status) otherwise."""
+    ok = status == 200 and error is None
     completion = Completion(
         text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0), latency_s=seconds,
         finish_reason=("length" if finish == "length" else "stop") if ok else "error",
-        error=None if ok else f"HTTP {status} from the upstream")
+        error=None if ok else error or f"HTTP {status} from the upstream")
     trace = Trace(strategy=NONE, problem_id=f"{req.content_id()}-0", model=req.model)
     trace.calls.append(CallRecord(index=0, purpose="passthrough", model=proxy.caller(req.model).model_id,
                                   messages=req.messages or [], params=req.gen, completion=completion))
@@ -85,6 +89,16 @@ def _record(proxy: Proxy, req: ServeRequest, trace_id: str, status: int, text: s
     proxy.save_passed_on(trace_id, trace, result)
 
 
+def _record_failure(proxy: Proxy, req: ServeRequest, trace_id: str, exc: BaseException, seconds: float) -> None:
+    """A request the upstream never answered (unreachable, timed out, cancelled) is stored too."""
+    if isinstance(exc, ApiError):
+        status, why = exc.status, exc.message
+    else:
+        status, why = 499, ("cancelled (timeout, or the client went away)" if isinstance(exc, asyncio.CancelledError)
+                            else f"{type(exc).__name__}: {exc}")
+    _record(proxy, req, trace_id, status, "", "stop", {}, seconds, {"unanswered": True}, error=why)
+
+
 def _headers(upstream_headers: Any, trace_header: dict[str, str]) -> dict[str, str]:
     return {**{k: v for k, v in upstream_headers.items() if k.lower() in PASSED_HEADERS}, **trace_header}
 
@@ -97,6 +111,9 @@ async def pass_on(proxy: Proxy, req: ServeRequest, trace_id: str,
     proxy.in_flight += 1
     try:
         response = await proxy.upstream.forward(forwarded_body(req.body, req.model))
+    except BaseException as exc:  # unreachable (502), timed out (504), cancelled: stored failed, then answered
+        _record_failure(proxy, req, trace_id, exc, time.perf_counter() - start)
+        raise
     finally:
         proxy.in_flight -= 1
     seconds = time.perf_counter() - start
@@ -130,19 +147,29 @@ async def pass_on_stream(proxy: Proxy, req: ServeRequest, trace_id: str, trace_h
     stack.callback(done)
     try:
         response = await stack.enter_async_context(proxy.upstream.stream(forwarded_body(req.body, req.model)))
-    except BaseException:
+    except BaseException as exc:
+        _record_failure(proxy, req, trace_id, exc, time.perf_counter() - start)
         await stack.aclose()
         raise
     acc = StreamText()
+    broken: list[str] = []
 
     async def chunks() -> AsyncIterator[bytes]:
-        async for chunk in response.aiter_bytes():
-            acc.feed(chunk)
-            yield chunk
+        try:
+            async for chunk in response.aiter_bytes():
+                acc.feed(chunk)
+                yield chunk
+        except Exception as exc:  # noqa: BLE001 - the upstream died mid-stream: say so in the stream
+            broken.append(f"the upstream's stream broke off ({type(exc).__name__}: {exc})")
+            error = ApiError(502, broken[0], UPSTREAM, code="upstream_stream_broken")
+            yield b"\n\ndata: " + json.dumps(error.body()).encode() + b"\n\n"
+        except BaseException:  # the client went away (cancelled): stored failed, not done
+            broken.append("cancelled (timeout, or the client went away)")
+            raise
 
     async def record() -> None:
         _record(proxy, req, trace_id, response.status_code, acc.text, acc.finish, acc.usage,
-                time.perf_counter() - start, {})
+                time.perf_counter() - start, {}, error=broken[0] if broken else None)
 
     stack.push_async_callback(record)
     return response.status_code, chunks(), _headers(response.headers, trace_header), stack

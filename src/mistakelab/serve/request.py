@@ -82,6 +82,8 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"the request body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise bad_request("the request body nests too deeply", code="invalid_json") from None
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object", code="invalid_json")
     for name in ("model", "messages"):
@@ -124,6 +126,15 @@ def parse_request(raw: bytes, served: Sequence[str], default: str, max_tokens: i
         if body.get(field):
             raise bad_request(f"{field!r} are passed on only by strategy 'none'; strategy {name!r} works on the "
                               "text of the conversation", field)
+    # what a strategy's answer cannot honour is refused, never silently dropped
+    response_format = body.get("response_format")
+    if response_format and not (isinstance(response_format, dict) and response_format.get("type") == "text"):
+        raise bad_request(f"'response_format' is passed on only by strategy 'none'; strategy {name!r} answers in "
+                          "plain text", "response_format")
+    for field in ("logprobs", "top_logprobs"):
+        if body.get(field):
+            raise bad_request(f"{field!r} is passed on only by strategy 'none'; strategy {name!r} answers with the "
+                              "text of its chosen completion", field)
     return ServeRequest(strategy=name, label=sspec.label, sdef=sdef, params=params, roles=roles,
                         messages=_messages(body, name, strict=True), gen=gen, **common)
 
@@ -188,7 +199,8 @@ def _spec(body: dict[str, Any], prefix: str | None, default: str) -> dict[str, A
         raise bad_request(f"the model prefix asks for strategy {from_prefix['name']!r} and 'mistakelab.strategy' "
                           f"for {from_body['name']!r}; name one", "mistakelab.strategy", "conflicting_strategy")
     spec = {**(from_prefix or {}), **(from_body or {})} or base
-    params = ext.get("params") or {}
+    params = ext.get("params")
+    params = {} if params is None else params
     if not isinstance(params, dict):
         raise bad_request("'mistakelab.params' must be an object", "mistakelab.params")
     return {**spec, **params}
@@ -211,6 +223,8 @@ def _gen_params(body: dict[str, Any], base: GenParams) -> GenParams:
             continue
         if key == "stop" and isinstance(value, str):
             value = [value]
+        if key == "stop" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise bad_request("'stop' must be a string or a list of strings", "stop")
         changes[field] = value
     try:
         return base.with_(**changes)

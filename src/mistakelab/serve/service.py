@@ -22,7 +22,9 @@ first appeared), else the last recorded solution.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +39,10 @@ from mistakelab.runner.execute import Unit, execute_unit
 from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway
 from mistakelab.runner.run import git_revision
 from mistakelab.serve.config import NONE, ServeConfig
+from mistakelab.sandbox.aio import stop_all_runs
+from mistakelab.sandbox.cgroups import clean_stale as clean_stale_sandboxes
 from mistakelab.serve.errors import SERVER, ApiError, bad_request, call_error, timeout_error
+from mistakelab.serve.limits import check_default_strategy
 from mistakelab.serve.request import ServeRequest
 from mistakelab.serve.upstream import Upstream
 from mistakelab.store.db import RunStore
@@ -165,16 +170,21 @@ class Proxy:
                 raise ValueError(f"{exc}; name the model with --model") from None
         if not self.models:
             raise ValueError("no model to serve: name one with --model")
+        check_default_strategy(cfg.strategy, cfg.limits)
+        clean_stale_sandboxes()
         if cfg.backend_factory is None:
             check_spec(cfg.spec(self.models[0]))  # unknown backend, bad options, no such model
         self.store = RunStore(cfg.store)
+        mark_abandoned_runs(self.store)
         self.run_id = f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        self.store.create_run(self.run_id, cfg.name, cfg.public(), git_revision())
+        self.store.create_run(self.run_id, cfg.name, {**cfg.public(), "server": _server_id()}, git_revision())
         if cfg.backend != "openai":
             await self.caller(self.models[0]).backend()  # load the model before the first request
 
     async def close(self) -> None:
-        """After the last request: close backends and the upstream, mark the run, close the store."""
+        """After the last request: kill sandboxes still running, close backends and the upstream,
+        mark the run, close the store."""
+        stop_all_runs()
         for c in self._callers.values():
             await c.aclose()
             if self.store is not None:
@@ -208,6 +218,22 @@ class Proxy:
         assert self.store is not None, "Proxy.start() first"
         return self.store
 
+    def internal_out(self, exc: ApiError) -> ApiError:
+        """``exc`` with the upstream's address taken out of its message (clients never see
+        where the proxy sends its calls).
+
+        Example:
+            >>> p = Proxy(ServeConfig(upstream="http://10.0.0.5:8001/v1"))
+            >>> p.internal_out(ApiError(502, "openai:http://10.0.0.5:8001/v1:m: connection failed")).message
+            'm: connection failed'
+        """
+        url = self.config.upstream
+        if url:
+            for base in {url, url.rstrip("/")}:
+                exc.message = exc.message.replace(f"openai:{base}:", "").replace(base, "the upstream")
+            exc.args = (exc.message,)
+        return exc
+
     def check_model(self, req: ServeRequest) -> None:
         """A model the proxy cannot serve is a 404 (an upstream decides about its own)."""
         if self.upstream is None and req.model not in self.models:
@@ -223,14 +249,18 @@ class Proxy:
         self.check_model(req)
         served = Served(trace_id, req.label)
         self.in_flight += 1
+        tasks: list[asyncio.Task[Choice]] = []
         try:
             async with asyncio.timeout(self.config.timeout):
                 async with asyncio.TaskGroup() as tg:
                     tasks = [tg.create_task(self._choice(req, trace_id, i)) for i in range(req.n)]
         except TimeoutError:
-            raise timeout_error(self.config.timeout) from None
+            # the deadline may pass just as the last choice ends (its unit stored done): then it
+            # is an answer, not a 504
+            if not tasks or not all(t.done() and not t.cancelled() and t.exception() is None for t in tasks):
+                raise timeout_error(self.config.timeout) from None
         except BaseExceptionGroup as group:
-            raise _api_error(group.exceptions[0]) from None
+            raise self.internal_out(_api_error(group.exceptions[0])) from None
         finally:
             self.in_flight -= 1
         served.choices = [t.result() for t in tasks]
@@ -265,6 +295,33 @@ class Proxy:
         """Record a request sent on unchanged (strategy ``none`` to an upstream)."""
         self._store.save_unit(self.run_id, f"{trace_id}/0", result, trace)
         self.served += 1
+
+
+def _server_id() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def mark_abandoned_runs(store: RunStore) -> list[str]:
+    """Served runs still ``running`` whose server (on this host) is gone, killed before it
+    could close them, are marked ``interrupted``; their ids."""
+    marked = []
+    for r in store.list_runs():
+        server = r.config.get("server") or {}
+        if r.config.get("kind") != "served" or r.status != "running" or server.get("host") != socket.gethostname():
+            continue
+        pid = server.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still serving (or its pid reused: left as it is)
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        store.set_status(r.id, "interrupted")
+        marked.append(r.id)
+    return marked
 
 
 def _api_error(exc: BaseException) -> ApiError:

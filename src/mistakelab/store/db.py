@@ -266,7 +266,7 @@ class RunStore:
             "FROM units WHERE run_id=? ORDER BY rowid", (run_id,),
         ):
             yield (UnitRow(r[0], r[1], r[2], r[3], r[4], r[5], Result.model_validate_json(r[6]) if r[6] else None),
-                   Trace.model_validate_json(r[7]) if r[7] else None)
+                   Trace.model_validate_json(self._unpacked(r[7])) if r[7] else None)
 
     def trace(self, run_id: str, unit_key: str) -> Trace | None:
         self.flush()

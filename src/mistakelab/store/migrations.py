@@ -110,6 +110,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        # `mistakelab improve`: each stage of each round of a loop (solve, hint, data, train,
+        # eval) and what it made, so a killed loop continues and `show LOOP` reads the rounds.
+        "004_improve_loops",
+        """
+        CREATE TABLE improve_stages (
+            loop_id TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            stage TEXT NOT NULL,
+            status TEXT NOT NULL,
+            result_json TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (loop_id, round, stage)
+        );
+        """,
+    ),
+    (
         # Per-server figures of a model served by a pool of servers (base_url = [...]):
         # requests, failures (retried elsewhere), tokens, seconds, times marked down.
         "005_servers",

@@ -16,6 +16,7 @@ from mistakelab.strategies import magicore as _mag  # noqa: F401
 from mistakelab.strategies import step_beam as _beam  # noqa: F401
 from mistakelab.strategies import dvts as _dvts  # noqa: F401
 from mistakelab.strategies import pal as _pal  # noqa: F401
+from mistakelab.strategies import rationalize as _rat  # noqa: F401
 from mistakelab.strategies.base import StrategyDef, StrategySpec, strategies, strategy
 from mistakelab.strategies.context import FirstError, StrategyContext
 from mistakelab.strategies.kit.voting import majority, tally

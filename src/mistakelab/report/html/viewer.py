@@ -5,20 +5,21 @@ A unit's summary line is plain HTML; its detail is compact JSON data that the pa
 turns into DOM nodes (text only, never markup) when the unit is opened, so a 10,000-unit
 run stays light to open. Only plain data comes out of here.
 
-The detail of a unit (:func:`unit_detail`) is a dict:
+A unit's detail is a keyed record, and so is everything in it but the text segments, the
+bulk of the data, which are rows; :data:`SCHEMA` names every record's fields (a row's
+columns, in order), once, for this module and for ``assets/viewer.js``, which reads them by
+these names (the page carries the schema; a test holds both sides to it):
 
-* ``c``: calls, each ``[index, role, kind, purpose, model, params, prompt_tokens,
-  completion_tokens, finish, cached, oracle, error, messages, prefix, text, steps]``; a
-  message is ``[role, content]`` or ``[role, null, "same as call 0, message 1"]``; ``text`` is
-  a list of segments ``[text, class, title, step number]`` (class ``""``: not in a step);
-  ``steps`` is ``[checker, first_error, n_steps, reason, note]`` or null (not a solution);
-* ``a``: answers, ``[kind, index, label, call, extracted, method, correct, reason]``;
-* ``e``: events, ``[kind, [[field, value], ...]]``; ``err``: the unit's error.
+* ``detail``: ``calls``, ``answers``, ``events``, ``error`` (the unit's);
+* ``call``: what was asked and answered; its ``messages`` (a message whose text was shown
+  before has ``content`` null and says where in ``same_as``), its text as ``segments`` rows
+  (``cls`` ``""``: not in a step), and its ``steps`` verdict, or null (not a solution);
+* ``answer``: a recorded answer and its verdict; ``event``: a typed event's ``kind`` and
+  ``fields`` (name -> value as text).
 
 Example:
-    >>> segs = segments("a. b. c.", [(0, 2, "step ok", ""), (3, 5, "step first", "wrong")], prefix_len=0)
-    >>> segs
-    [['a.', 'step ok', '', '0'], [' ', '', '', ''], ['b.', 'step first', 'wrong', '1'], [' c.', '', '', '']]
+    >>> segments("a. b.", [(0, 2, "step ok", ""), (3, 5, "step first", "wrong")], prefix_len=0)
+    [['a.', 'step ok', '', '0'], [' ', '', '', ''], ['b.', 'step first', 'wrong', '1']]
 """
 
 from __future__ import annotations
@@ -32,6 +33,32 @@ from mistakelab.report.html.data import RunData, Unit
 from mistakelab.report.html.stepmarks import CheckedSolution, Job, StepChecker, priority
 
 SOLUTION_KINDS = (AnswerKind.ATTEMPT, AnswerKind.SAMPLE, AnswerKind.FINAL)
+
+#: every record of the viewer's data, by the names its fields have in Python and in viewer.js
+#: (``segment``: the columns of a row)
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "detail": ("calls", "answers", "events", "error"),
+    "call": ("index", "role", "kind", "purpose", "model", "params", "prompt_tokens", "completion_tokens", "finish",
+             "cached", "oracle", "error", "messages", "prefix", "segments", "steps"),
+    "message": ("role", "content", "same_as"),
+    "segment": ("text", "cls", "title", "step"),
+    "steps": ("checker", "first_error", "n_steps", "reason", "note"),
+    "answer": ("kind", "index", "label", "call", "extracted", "method", "correct", "reason"),
+    "event": ("kind", "fields"),
+}
+
+
+def record(kind: str, *values: Any) -> dict[str, Any]:
+    """A record of ``kind`` with its fields in :data:`SCHEMA` order.
+
+    Example:
+        >>> record("message", "user", None, "same as call 0, message 1")["same_as"]
+        'same as call 0, message 1'
+    """
+    names = SCHEMA[kind]
+    if len(values) != len(names):
+        raise ValueError(f"a {kind} record has {len(names)} fields ({', '.join(names)}), got {len(values)}")
+    return dict(zip(names, values))
 NOT_CHECKED = "steps not checked: the report's step-check budget is spent (raise --step-budget)"
 
 
@@ -64,7 +91,7 @@ class ProblemView:
 
 def segments(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int) -> list[list[str]]:
     """``text`` cut into plain pieces and step pieces (``spans``: start, end, class, title,
-    sorted and disjoint), as ``[text, class, title, step number]``; pieces before
+    sorted and disjoint), as segment rows (columns: ``SCHEMA["segment"]``); pieces before
     ``prefix_len`` (text the model continued) get class ``pre``."""
     out: list[list[str]] = []
     pos = 0
@@ -93,16 +120,16 @@ def segments(text: str, spans: list[tuple[int, int, str, str]], prefix_len: int)
     return cut
 
 
-def marked(text: str, checked: CheckedSolution, prefix_len: int = 0) -> tuple[list[list[str]], list[Any]]:
-    """Segments of ``text`` with each step's verdict, and ``[checker, first_error, n_steps,
-    reason, note]``."""
+def marked(text: str, checked: CheckedSolution, prefix_len: int = 0) -> tuple[list[list[str]], dict[str, Any]]:
+    """Segments of ``text`` with each step's verdict, and the ``steps`` record."""
     v = checked.verdict
     marks = {m.index: m for m in v.marks}
     spans, pos = [], 0
     for s in v.steps:
         if s.start < pos or s.end > len(text) or text[s.start:s.end] != s.text:
             note = "the checker's steps do not line up with the text; shown unmarked"
-            return segments(text, [], prefix_len), [checked.checker, v.first_error, len(v.steps), "", note]
+            return segments(text, [], prefix_len), record("steps", checked.checker, v.first_error, len(v.steps), "",
+                                                          note)
         m = marks.get(s.index)
         status = m.status if m else "unchecked"
         # reasons only where a step is not fine: the others would double the page's size
@@ -111,8 +138,8 @@ def marked(text: str, checked: CheckedSolution, prefix_len: int = 0) -> tuple[li
         spans.append((s.start, s.end, "step first" if s.index == v.first_error else f"step {status}", title))
         pos = s.end
     first = marks.get(v.first_error)
-    return segments(text, spans, prefix_len), [checked.checker, v.first_error, len(v.steps),
-                                               first.reason if first else "", ""]
+    return segments(text, spans, prefix_len), record("steps", checked.checker, v.first_error, len(v.steps),
+                                                     first.reason if first else "", "")
 
 
 def _value(v: Any) -> str:
@@ -188,22 +215,22 @@ class ViewBuilder:
 
     def _unit(self, uid: int, u: Unit) -> UnitView:
         r, t = u.row.result, u.trace
-        detail: dict[str, Any] = {"c": [], "a": [], "e": [], "err": r.error if r else None}
+        detail = record("detail", [], [], [], r.error if r else None)
         first_error = None
         if t is not None:
-            detail["a"] = [[a.kind.value, a.index, a.label, a.call, a.extracted, a.method,
-                            None if a.verdict is None else a.verdict.correct,
-                            "" if a.verdict is None else a.verdict.reason] for a in t.answers]
-            detail["e"] = [[e.kind, [[k, _value(v)] for k, v in e.model_dump(exclude={"kind"}).items()]]
-                           for e in t.events]
+            detail["answers"] = [record("answer", a.kind.value, a.index, a.label, a.call, a.extracted, a.method,
+                                        None if a.verdict is None else a.verdict.correct,
+                                        "" if a.verdict is None else a.verdict.reason) for a in t.answers]
+            detail["events"] = [record("event", e.kind, {k: _value(v) for k, v in e.model_dump(exclude={"kind"}).items()})
+                                for e in t.events]
             sols = {c.index for c in solution_calls(t)}
             seen: dict[tuple[str, str], tuple[int, int]] = {}
             prompt = self._prompt(u)
             for c in t.calls:
-                call, steps = self._call(u, c, c.index in sols, seen, prompt)
-                detail["c"].append(call)
-                if steps and steps[0]:
-                    first_error = steps[1]
+                call = self._call(u, c, c.index in sols, seen, prompt)
+                detail["calls"].append(call)
+                if call["steps"] and call["steps"]["checker"]:
+                    first_error = call["steps"]["first_error"]
         ok = "" if r is None or r.status != "done" else ("1" if r.correct else "0")
         return UnitView(uid, u.row.strategy, u.row.model, u.row.task, u.row.status, ok, u.change,
                         r.final_answer if r else None, r.tokens if r else 0, r.calls if r else 0,
@@ -211,17 +238,17 @@ class ViewBuilder:
                         first_error, detail)
 
     def _call(self, u: Unit, c: CallRecord, is_solution: bool, seen: dict[tuple[str, str], tuple[int, int]],
-              prompt: tuple[str, str] | None) -> tuple[list[Any], list[Any] | None]:
-        msgs: list[list[Any]] = []
+              prompt: tuple[str, str] | None) -> dict[str, Any]:
+        msgs: list[dict[str, Any]] = []
         for j, m in enumerate(c.messages):
             key = (m.role, m.content)
             if key == prompt:
-                msgs.append([m.role, None, "the task's prompt for this problem (its question is above)"])
+                msgs.append(record("message", m.role, None, "the task's prompt for this problem (its question is above)"))
             elif key in seen:
-                msgs.append([m.role, None, "same as call {}, message {}".format(*seen[key])])
+                msgs.append(record("message", m.role, None, "same as call {}, message {}".format(*seen[key])))
             else:
                 seen[key] = (c.index, j)
-                msgs.append([m.role, m.content])
+                msgs.append(record("message", m.role, m.content, ""))
         text = solution_text(c)
         prefix_len = len(c.prefix) if c.kind == "continue" and c.prefix else 0
         steps = None
@@ -231,11 +258,11 @@ class ViewBuilder:
         else:
             segs = segments(text, [], prefix_len)
             if is_solution:
-                steps = ["", -1, 0, "", NOT_CHECKED]
+                steps = record("steps", "", -1, 0, "", NOT_CHECKED)
         comp = c.completion
-        return [c.index, c.role, c.kind, c.purpose, c.model, _params(c), comp.prompt_tokens, comp.completion_tokens,
-                comp.finish_reason, int(comp.cached), int(c.oracle), comp.error, msgs,
-                None if prefix_len else c.prefix, segs, steps], steps
+        return record("call", c.index, c.role, c.kind, c.purpose, c.model, _params(c), comp.prompt_tokens,
+                      comp.completion_tokens, comp.finish_reason, int(comp.cached), int(c.oracle), comp.error, msgs,
+                      None if prefix_len else c.prefix, segs, steps)
 
     def _prompt(self, u: Unit) -> tuple[str, str] | None:
         """The task's prompt message for the unit's problem (shown once, above, as the question)."""

@@ -21,7 +21,7 @@ from typing import Any
 from markupsafe import escape
 
 from mistakelab.report.html.text import clean
-from mistakelab.report.html.viewer import ProblemView, UnitView
+from mistakelab.report.html.viewer import SCHEMA, ProblemView, UnitView
 
 
 def e(value: Any) -> str:
@@ -60,8 +60,8 @@ def unit_html(u: UnitView) -> str:
 
 
 def problems_html(problems: list[ProblemView]) -> str:
-    """Every problem's section, in order."""
-    out = []
+    """Every problem's section, in order, after the schema of the units' detail records."""
+    out = [f'<script type="application/json" id="viewer-schema">{json_block(SCHEMA)}</script>']
     for p in problems:
         question = p.question if len(p.question) <= 150 else p.question[:149] + "…"
         gold = "" if p.gold is None else f"<span>gold answer: <code>{e(p.gold)}</code></span>"

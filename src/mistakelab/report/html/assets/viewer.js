@@ -1,11 +1,16 @@
 /* mistakelab report: the trace viewer. A unit's detail (calls, answers, steps, events) is
    built from its JSON block when the unit is first opened; the filters and the side-by-side
-   comparison read data-* attributes and form values. Text only: never innerHTML. */
+   comparison read data-* attributes and form values. Text only: never innerHTML.
+   The detail's records are keyed by the field names of SCHEMA in report/html/viewer.py. */
 (function () {
   "use strict";
   var root = document.getElementById("viewer");
   if (!root) return;
   var byId = function (id) { return document.getElementById(id); };
+  // the records' schema, from the page (report/html/viewer.py SCHEMA); a text segment is a
+  // row (the bulk of the data), read through its columns' positions
+  var SEG = {};
+  JSON.parse(byId("viewer-schema").textContent).segment.forEach(function (f, i) { SEG[f] = i; });
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -27,13 +32,13 @@
     var thead = el("thead"); thead.appendChild(head); t.appendChild(thead);
     answers.forEach(function (a) {
       var tr = el("tr");
-      tr.appendChild(el("td", "", a[0] + " " + a[1]));
-      tr.appendChild(el("td", "", a[2]));
-      tr.appendChild(el("td", "", dash(a[3])));
-      var code = el("td"); code.appendChild(el("code", "", dash(a[4]))); tr.appendChild(code);
-      tr.appendChild(el("td", "", a[5]));
-      var v = el("td"); v.appendChild(verdict(a[6])); tr.appendChild(v);
-      tr.appendChild(el("td", "muted", a[7]));
+      tr.appendChild(el("td", "", a.kind + " " + a.index));
+      tr.appendChild(el("td", "", a.label));
+      tr.appendChild(el("td", "", dash(a.call)));
+      var code = el("td"); code.appendChild(el("code", "", dash(a.extracted))); tr.appendChild(code);
+      tr.appendChild(el("td", "", a.method));
+      var v = el("td"); v.appendChild(verdict(a.correct)); tr.appendChild(v);
+      tr.appendChild(el("td", "muted", a.reason));
       body.appendChild(tr);
     });
     t.appendChild(body);
@@ -41,26 +46,26 @@
   }
 
   function callNode(c, answers) {
-    var index = c[0], msgs = c[12], prefix = c[13], segs = c[14], steps = c[15];
+    var index = c.index, msgs = c.messages, prefix = c.prefix, segs = c.segments, steps = c.steps;
     var d = el("div", "call"), head = el("div", "head");
     d.dataset.call = String(index);
     head.appendChild(txt("#" + index + " "));
-    head.appendChild(el("span", "purpose", c[3]));
-    head.appendChild(txt(" · " + c[1] + " · " + c[2] + " · " + c[4] + " · " + c[5] + " · " + c[6] + "+" + c[7] +
-                         " tokens · " + c[8]));
-    if (c[9]) head.appendChild(badge("cached", "cached"));
-    if (c[10]) head.appendChild(badge("oracle", "oracle: gold in the prompt"));
+    head.appendChild(el("span", "purpose", c.purpose));
+    head.appendChild(txt(" · " + c.role + " · " + c.kind + " · " + c.model + " · " + c.params + " · " +
+                         c.prompt_tokens + "+" + c.completion_tokens + " tokens · " + c.finish));
+    if (c.cached) head.appendChild(badge("cached", "cached"));
+    if (c.oracle) head.appendChild(badge("oracle", "oracle: gold in the prompt"));
     answers.forEach(function (a) {
-      if (a[3] !== index) return;
-      head.appendChild(badge("", a[0] + " “" + a[2] + "”: " + dash(a[4])));
-      head.appendChild(verdict(a[6]));
+      if (a.call !== index) return;
+      head.appendChild(badge("", a.kind + " “" + a.label + "”: " + dash(a.extracted)));
+      head.appendChild(verdict(a.correct));
     });
     d.appendChild(head);
     var md = el("details", "messages");
     md.appendChild(el("summary", "", "messages (" + msgs.length + ")"));
     msgs.forEach(function (m) {
-      if (m[1] === null) { md.appendChild(el("div", "msg ref", m[0] + ": " + m[2])); return; }
-      var box = el("div", "msg"); box.appendChild(el("span", "role", m[0])); box.appendChild(el("pre", "txt", m[1]));
+      if (m.content === null) { md.appendChild(el("div", "msg ref", m.role + ": " + m.same_as)); return; }
+      var box = el("div", "msg"); box.appendChild(el("span", "role", m.role)); box.appendChild(el("pre", "txt", m.content));
       md.appendChild(box);
     });
     if (prefix !== null) {
@@ -68,26 +73,26 @@
       md.appendChild(pb);
     }
     d.appendChild(md);
-    if (c[11]) d.appendChild(el("p", "bad", "call failed: " + c[11]));
+    if (c.error) d.appendChild(el("p", "bad", "call failed: " + c.error));
     var pre = el("pre", "txt completion");
     segs.forEach(function (s) {
-      if (!s[1]) { pre.appendChild(txt(s[0])); return; }
-      var sp = el("span", s[1], s[0]);
-      if (s[3]) sp.dataset.n = s[3];
-      if (s[2]) sp.title = s[2];
+      if (!s[SEG.cls]) { pre.appendChild(txt(s[SEG.text])); return; }
+      var sp = el("span", s[SEG.cls], s[SEG.text]);
+      if (s[SEG.step]) sp.dataset.n = s[SEG.step];
+      if (s[SEG.title]) sp.title = s[SEG.title];
       pre.appendChild(sp);
     });
     d.appendChild(pre);
     if (steps) {
       var info = el("div", "stepinfo");
-      if (steps[0]) {
-        info.appendChild(txt(steps[2] + " steps, checked by " + steps[0] + ": "));
-        if (steps[1] >= 0) {
-          info.appendChild(el("span", "first", "first wrong step " + steps[1]));
-          if (steps[3]) info.appendChild(txt(" — " + steps[3]));
+      if (steps.checker) {
+        info.appendChild(txt(steps.n_steps + " steps, checked by " + steps.checker + ": "));
+        if (steps.first_error >= 0) {
+          info.appendChild(el("span", "first", "first wrong step " + steps.first_error));
+          if (steps.reason) info.appendChild(txt(" — " + steps.reason));
         } else info.appendChild(txt("no wrong step found"));
       }
-      if (steps[4]) info.appendChild(el("span", "muted", " " + steps[4]));
+      if (steps.note) info.appendChild(el("span", "muted", " " + steps.note));
       d.appendChild(info);
     }
     return d;
@@ -98,22 +103,22 @@
     u.dataset.rendered = "1";
     var data = JSON.parse(u.querySelector("script.detail").textContent);
     var body = u.querySelector(".body");
-    if (data.err) body.appendChild(el("p", "bad", "error: " + data.err));
-    if (data.a.length) body.appendChild(answersTable(data.a));
-    data.c.forEach(function (c) { body.appendChild(callNode(c, data.a)); });
-    if (data.e.length) {
+    if (data.error) body.appendChild(el("p", "bad", "error: " + data.error));
+    if (data.answers.length) body.appendChild(answersTable(data.answers));
+    data.calls.forEach(function (c) { body.appendChild(callNode(c, data.answers)); });
+    if (data.events.length) {
       var ul = el("ul", "events");
-      data.e.forEach(function (ev) {
-        var li = el("li"); li.appendChild(el("b", "", ev[0]));
-        ev[1].forEach(function (kv) { li.appendChild(txt(" " + kv[0] + "=")); li.appendChild(el("code", "", kv[1])); });
+      data.events.forEach(function (ev) {
+        var li = el("li"); li.appendChild(el("b", "", ev.kind));
+        Object.keys(ev.fields).forEach(function (k) { li.appendChild(txt(" " + k + "=")); li.appendChild(el("code", "", ev.fields[k])); });
         ul.appendChild(li);
       });
       body.appendChild(ul);
     }
   }
   // "toggle" does not bubble: listen in the capture phase
-  root.addEventListener("toggle", function (ev) {
-    var t = ev.target;
+  root.addEventListener("toggle", function (e) {
+    var t = e.target;
     if (t.classList && t.classList.contains("unit") && t.open) renderUnit(t);
   }, true);
   var problems = Array.prototype.map.call(root.querySelectorAll(".problem"), function (el) {
