@@ -60,7 +60,9 @@ def serve(
     from mistakelab.serve.limits import ServeLimits, check_default_strategy
     from mistakelab.serve.request import check_default
 
-    check_flags(ServeFlags, {"upstream": ("--upstream", upstream), "host": ("--host", host), "port": ("--port", port),
+    for entry in upstream or []:  # each server's URL (settings after it are checked with the pool)
+        check_flags(ServeFlags, {"upstream": ("--upstream", (entry.split() or [entry])[0])})
+    check_flags(ServeFlags, {"host": ("--host", host), "port": ("--port", port),
                              "timeout": ("--timeout", timeout), "concurrency": ("--concurrency", concurrency),
                              "upstream_retries": ("--upstream-retries", upstream_retries),
                              "max_tokens": ("--max-tokens", max_tokens), "keepalive": ("--keepalive", keepalive),
