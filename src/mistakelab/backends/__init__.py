@@ -1,11 +1,13 @@
-"""Model backends: ``scripted`` (tests), ``openai`` (any compatible server), ``local`` (llama.cpp).
+"""Model backends: ``scripted`` (tests), ``openai`` (any compatible server, or a pool of them),
+``local`` (llama.cpp), ``vllm`` (an in-process vLLM engine, on GPU nodes).
 
-Importing this package registers all three; the ``local`` one imports llama.cpp only when a
-backend is built.
+Importing this package registers all four; ``local`` and ``vllm`` import their engine only
+when a backend is built.
 """
 
 from mistakelab.backends import local as _local  # noqa: F401  (registers)
 from mistakelab.backends import openai_backend as _openai  # noqa: F401
+from mistakelab.backends import vllm_backend as _vllm  # noqa: F401
 from mistakelab.backends.base import (
     CAPABILITIES,
     CONTINUE,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.answers import first_boxed_end
 from mistakelab.core.registry import Registry
-from mistakelab.core.types import Completion, GenParams, Message
+from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 
 
 #: Continue a final assistant message (a prefix) instead of answering it as a new turn.
@@ -86,6 +86,11 @@ class Backend(ABC):
         The result's ``text`` is ``text``, ``logprobs`` one entry per token of it.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot score a given text")
+
+    def take_server_stats(self) -> list[ServerStats]:
+        """Per-server figures since the last take, for a backend that routes over several
+        servers (:mod:`mistakelab.backends.pool`); none for the others."""
+        return []
 
     async def aclose(self) -> None:
         """Release resources (threads, connections). Safe to call twice."""

@@ -42,6 +42,7 @@ from mistakelab.backends.openai_wire import (
     to_completion,
     wire,
 )
+from mistakelab.backends.servers import is_pool
 from mistakelab.core.types import Completion, GenParams, Message
 
 log = logging.getLogger(__name__)
@@ -361,8 +362,10 @@ class OpenAIBackend(Backend):
             await self._client.close()
 
 
-def from_spec(spec: ModelSpec) -> OpenAIBackend:
-    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above.
+def from_spec(spec: ModelSpec) -> Backend:
+    """Build from a :class:`ModelSpec`: ``spec.model`` is the served name, options as above;
+    a ``base_url`` that is a list of servers builds a
+    :class:`~mistakelab.backends.pool.PooledOpenAIBackend`.
 
     Example:
         >>> spec = ModelSpec(backend="openai", model="m",
@@ -371,8 +374,19 @@ def from_spec(spec: ModelSpec) -> OpenAIBackend:
         2
     """
     check_spec(spec)
+    if is_pool(spec.options.get("base_url")):
+        from mistakelab.backends.pool import PooledOpenAIBackend
+
+        return PooledOpenAIBackend(spec.model, **spec.options)
     return OpenAIBackend(spec.model, **spec.options)
 
 
-backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec,
-                                           identity=lambda spec: "@" + str(spec.options.get("base_url", "default"))))
+def _identity(spec: ModelSpec) -> str:
+    """The server part of the cache identity; a pool's servers serve the same weights, so
+    which one answers is no part of it (a cache_tag tells apart two pools that serve
+    different weights under one name)."""
+    base_url = spec.options.get("base_url", "default")
+    return "@" + ("pool" if is_pool(base_url) else str(base_url))
+
+
+backends.register("openai", BackendFactory(from_spec, spec_capabilities, check_spec, identity=_identity))

@@ -18,6 +18,7 @@ import time
 from typing import Any, Mapping, Sequence
 
 from mistakelab.backends.base import CONTINUE, MULTI_SAMPLE, TOP_LOGPROBS, ModelSpec
+from mistakelab.backends.servers import is_pool, parse_servers
 from mistakelab.core.types import Completion, Message, TokenLogprob
 
 #: Values of the ``continuation`` option: how the server continues a final assistant message.
@@ -164,6 +165,9 @@ _OPTIONS = (
     "extra_body",
     "continuation",
     "multi_sample",
+    # a pool of servers (base_url a list) only: seconds a down server waits for its first probe
+    "probe_backoff",
+    "max_probe_backoff",
 )
 
 
@@ -179,6 +183,14 @@ def check_spec(spec: ModelSpec) -> None:
         raise ValueError(
             f"unknown openai backend option(s) {unknown}; known: {', '.join(_OPTIONS)}"
         )
+    base_url = spec.options.get("base_url")
+    if is_pool(base_url):
+        parse_servers(base_url)
+    elif base_url is not None and not isinstance(base_url, str):
+        raise ValueError("openai backend option base_url: expected a URL or a list of servers")
+    elif {"probe_backoff", "max_probe_backoff"} & set(spec.options):
+        raise ValueError("openai backend options probe_backoff/max_probe_backoff apply to a list of "
+                         "servers (base_url = [...]) only")
     _spec_mode(spec)
 
 

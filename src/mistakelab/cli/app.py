@@ -20,6 +20,7 @@ from mistakelab.cli import learn_cmd as _learn  # noqa: F401  # isort: skip
 from mistakelab.cli import blindspot_cmd as _blindspot  # noqa: F401  # isort: skip
 from mistakelab.cli import compare_cmd as _compare  # noqa: F401  # isort: skip
 from mistakelab.cli import improve_cmd as _improve  # noqa: F401  # isort: skip
+from mistakelab.cli import merge_cmd as _merge  # noqa: F401  # isort: skip
 from mistakelab.cli.common import app
 
 __all__ = ["app", "main"]

@@ -53,7 +53,10 @@ def _flag_lists(flags: dict[str, Any]) -> dict[str, Any]:
 
     lists: dict[str, Any] = {}
     if flags.get("model"):
-        opts: dict[str, Any] = {"base_url": flags["base_url"]} if flags.get("base_url") else {}
+        urls = flags.get("base_url") or []
+        # one plain URL: one server; several (or settings after the URL): a pool of servers
+        opts: dict[str, Any] = {"base_url": urls[0] if len(urls) == 1 and " " not in urls[0].strip() else urls} \
+            if urls else {}
         lists["models"] = [ModelSpec(backend=flags.get("backend") or "local", model=m, options=opts).model_dump()
                            for m in flags["model"]]
     elif flags.get("backend") or flags.get("base_url"):
@@ -133,7 +136,9 @@ def run(
     config: Optional[Path] = typer.Argument(None, help="Experiment TOML file."),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or GGUF path (repeatable)."),
     backend: Optional[str] = typer.Option(None, help="Backend for --model: local, openai, scripted."),
-    base_url: Optional[str] = typer.Option(None, help="OpenAI-compatible server URL for --backend openai."),
+    base_url: Optional[list[str]] = typer.Option(
+        None, help="OpenAI-compatible server URL for --backend openai; repeat it for a pool of servers of the "
+                   "model, each 'URL [weight=W] [max_concurrency=C]'."),
     task: Optional[list[str]] = typer.Option(None, "--task", "-t", help="Task, e.g. gsm_symbolic or gsm8k_file:path=x.jsonl."),
     strategy: Optional[list[str]] = typer.Option(None, "--strategy", "-s", help="Strategy, e.g. self_consistency:k=4."),
     n_problems: Optional[int] = typer.Option(None, "--n", "-n", help="Problems per task."),
@@ -143,22 +148,36 @@ def run(
     temperature: Optional[float] = typer.Option(None, help="Default temperature."),
     store: Optional[str] = typer.Option(None, help=f"Run store file (default {DEFAULT_STORE})."),
     name: Optional[str] = typer.Option(None, help="Experiment name (part of the run id)."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
+                                      help="Run the units on a Ray cluster: its address ('auto', 'host:6379', "
+                                           "'ray://host:10001'), or 'local' for a new cluster of this machine; "
+                                           "the config's [execution] table says more."),
+    shard: Optional[str] = typer.Option(None, help="Run only shard i of n ('i/n', 1-based: a deterministic "
+                                                   "slice of the problems) into --store; join the shard stores "
+                                                   "with 'mistakelab merge'."),
 ) -> None:
     """Run (or resume) an experiment and print its results table."""
     from mistakelab.metrics import summarize
     from mistakelab.report import print_summary
-    from mistakelab.runner import ConfigError, run_experiment
+    from mistakelab.runner import ConfigError, parse_shard, run_experiment
+
+    try:
+        sliced = None if shard is None else parse_shard(shard)
+    except ValueError as exc:
+        raise CliError(f"flag --shard: {exc}") from None
 
     flags = dict(model=model, backend=backend, base_url=base_url, task=task, strategy=strategy,
                  n_problems=n_problems, seed=seed, concurrency=concurrency, max_tokens=max_tokens,
                  temperature=temperature, store=store, name=name)
     cfg = _build_config(config, **flags)
+    if ray is not None:
+        cfg = cfg.model_copy(update={"execution": cfg.execution.model_copy(update={"engine": "ray", "address": ray})})
     from_flags = {sec for sec, flag in (("models", model), ("tasks", task), ("strategies", strategy)) if flag}
 
     bar = RunProgress(console, header=lambda: say("run ", (cfg.run_id(), "bold"), " → store ", cfg.store))
     try:
         with bar:
-            summary = asyncio.run(run_experiment(cfg, progress=bar))
+            summary = asyncio.run(run_experiment(cfg, progress=bar, shard=sliced))
     except ConfigError as exc:
         raise CliError(_origin(str(exc), config, from_flags)) from None
     _print_engines(cfg)
@@ -202,9 +221,20 @@ def show(
         + f", {cached} from cache")
     if sr.served:
         _print_served(results, info.config)
+        _print_servers(sr.store, info.id)
         return
     print_summary(summarize(results, sr.strategy_labels), title=info.id, console=console)
     _print_revision(sr.store, info.id)
+    _print_servers(sr.store, info.id)
+
+
+def _print_servers(st: Any, run_id: str) -> None:
+    """Calls, failures, tokens and latency per server, for models served by a pool."""
+    from mistakelab.report import server_table, wide_console
+
+    rows = st.server_stats(run_id)
+    if rows:
+        wide_console(console, 160).print(server_table(rows))
 
 
 def _print_revision(st: Any, run_id: str) -> None:

@@ -18,7 +18,9 @@ from mistakelab.cli.options import parse_named
 
 @app.command()
 def serve(
-    upstream: Optional[str] = typer.Option(None, help="OpenAI-compatible server to sit in front of (its /v1 URL)."),
+    upstream: Optional[list[str]] = typer.Option(
+        None, help="OpenAI-compatible server to sit in front of (its /v1 URL); repeat it for a pool of servers "
+                   "of the same models, each 'URL [weight=W] [max_concurrency=C]'."),
     model: Optional[str] = typer.Option(None, "--model", "-m",
                                         help="Served model: the upstream's model name, or an embedded model "
                                              "(default without --upstream: qwen2.5-coder-0.5b)."),
@@ -58,7 +60,9 @@ def serve(
     from mistakelab.serve.limits import ServeLimits, check_default_strategy
     from mistakelab.serve.request import check_default
 
-    check_flags(ServeFlags, {"upstream": ("--upstream", upstream), "host": ("--host", host), "port": ("--port", port),
+    for entry in upstream or []:  # each server's URL (settings after it are checked with the pool)
+        check_flags(ServeFlags, {"upstream": ("--upstream", (entry.split() or [entry])[0])})
+    check_flags(ServeFlags, {"host": ("--host", host), "port": ("--port", port),
                              "timeout": ("--timeout", timeout), "concurrency": ("--concurrency", concurrency),
                              "upstream_retries": ("--upstream-retries", upstream_retries),
                              "max_tokens": ("--max-tokens", max_tokens), "keepalive": ("--keepalive", keepalive),
@@ -78,7 +82,8 @@ def serve(
         options = {k: v for k, v in parse_named("x:" + ",".join(option or [])).items() if k != "name"}
     except ValueError as exc:
         fail(f"--strategy/--option: {exc}")
-    cfg = ServeConfig(backend="openai" if upstream else "local", upstream=upstream,
+    one = len(upstream or []) == 1 and " " not in upstream[0].strip()  # type: ignore[index]
+    cfg = ServeConfig(backend="openai" if upstream else "local", upstream=upstream[0] if one else upstream,  # type: ignore[index]
                       model=model or (None if upstream else "qwen2.5-coder-0.5b"), strategy=strategy,
                       store=store, name=name, timeout=timeout, max_concurrency=concurrency,
                       upstream_retries=upstream_retries, upstream_key_env=upstream_key_env, api_key=api_key,

@@ -180,3 +180,31 @@ class Result(BaseModel):
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+class ServerStats(BaseModel):
+    """What one server of a routed pool did: requests sent to it (``calls``), the ones that
+    failed there (``failures``, retried on another server), tokens and seconds of the ones it
+    answered, and how often it was marked down. Counters add up (deltas are summed)."""
+
+    server: str
+    calls: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    downs: int = 0
+
+    def plus(self, other: "ServerStats") -> "ServerStats":
+        """The sum of two counts of the same server.
+
+        Example:
+            >>> ServerStats(server="a", calls=2).plus(ServerStats(server="a", calls=1, failures=1)).calls
+            3
+        """
+        return ServerStats(server=self.server, **{
+            k: getattr(self, k) + getattr(other, k) for k in type(self).model_fields if k != "server"})
+
+    @property
+    def answered(self) -> int:
+        return self.calls - self.failures

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from mistakelab.core.types import ServerStats
 from mistakelab.metrics.summary import StrategySummary
 from mistakelab.report.text import literal
 
@@ -136,3 +137,24 @@ def print_summary(rows: list[StrategySummary], title: str = "", console: Console
         "(not counted in n; run again to retry them).",
         style="dim",
     )
+
+
+def server_table(rows: list[tuple[str, ServerStats]]) -> Table:
+    """Per-server figures of the pools of servers that served a run (``show``).
+
+    Example:
+        >>> from mistakelab.core.types import ServerStats
+        >>> t = server_table([("openai:m@pool", ServerStats(server="http://a/v1", calls=3, failures=1,
+        ...                                                    completion_tokens=20, latency_s=1.0))])
+        >>> t.row_count, [c.header for c in t.columns][:4]
+        (1, ['model', 'server', 'calls', 'failed'])
+    """
+    table = Table(title="servers", pad_edge=False)
+    for col in ("model", "server", "calls", "failed", "answered", "prompt tok", "completion tok", "s/call",
+                "marked down"):
+        table.add_column(col, justify="left" if col in ("model", "server") else "right", no_wrap=True)
+    for model, s in rows:
+        table.add_row(literal(model, one_line=True), literal(s.server, one_line=True), str(s.calls), str(s.failures),
+                      str(s.answered), str(s.prompt_tokens), str(s.completion_tokens),
+                      f"{s.latency_s / s.answered:.3f}" if s.answered else "–", str(s.downs))
+    return table

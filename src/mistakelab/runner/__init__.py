@@ -11,7 +11,7 @@ from mistakelab.runner.config import (
 from mistakelab.runner.caller import CallStats, ModelCaller, UnitGateway, cache_identity
 from mistakelab.runner.plan import PlannedStrategy, plan_strategies
 from mistakelab.runner.execute import Unit, execute_locator, execute_unit
-from mistakelab.runner.run import RunSummary, run_experiment, unit_key
+from mistakelab.runner.run import RunSummary, parse_shard, run_experiment, unit_key
 from mistakelab.runner.solve import solve
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "failed_result",
     "load_config",
     "parse_config",
+    "parse_shard",
     "plan_strategies",
     "run_experiment",
     "solve",

@@ -17,9 +17,10 @@ from typing import Awaitable, Callable, Sequence
 from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, backends, create_backend, cut_after_boxed,
                                      spec_capabilities)
 from mistakelab.backends.local import adapter_identity
+from mistakelab.backends.pool import routed
 from mistakelab.context.gateway import guarded
 from mistakelab.core.registry import UnknownNameError
-from mistakelab.core.types import Completion, GenParams, Message
+from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 from mistakelab.store.db import RunStore, cache_key, serves
 
 
@@ -107,6 +108,10 @@ class ModelCaller:
     async def aclose(self) -> None:
         if self._backend is not None:
             await self._backend.aclose()
+
+    def take_server_stats(self) -> list[ServerStats]:
+        """The backend's per-server figures since the last take (a pool of servers only)."""
+        return self._backend.take_server_stats() if self._backend is not None else []
 
     def _lookup(self, key: str, params: GenParams | None = None) -> Completion | None:
         c = self.store.cached_completion(key) if self.use_cache else None
@@ -217,7 +222,9 @@ class UnitGateway:
 
     async def sample(self, purpose: str, messages: Sequence[Message], params: GenParams,
                      seeds: Sequence[int | None]) -> list[Completion]:
-        return await self.caller.sample(self.unit, purpose, messages, params, seeds)
+        with routed(self.unit):  # a pool of servers sends a unit's calls to one server
+            return await self.caller.sample(self.unit, purpose, messages, params, seeds)
 
     async def score(self, purpose: str, messages: Sequence[Message], text: str, top_logprobs: int = 0) -> Completion:
-        return await self.caller.score(self.unit, purpose, messages, text, top_logprobs)
+        with routed(self.unit):
+            return await self.caller.score(self.unit, purpose, messages, text, top_logprobs)

@@ -15,11 +15,12 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mistakelab.backends.base import ModelSpec
+from mistakelab.backends.servers import is_pool
 from mistakelab.core.types import GenParams
 from mistakelab.strategies.base import StrategySpec
 from mistakelab.tasks.base import TaskSpec
@@ -44,6 +45,22 @@ class GenerationConfig(BaseModel):
                          max_tokens=self.max_tokens, stop=tuple(self.stop))
 
 
+class ExecutionConfig(BaseModel):
+    """Where the units run (``[execution]``): ``engine = "local"`` (asyncio in this process)
+    or ``"ray"`` (Ray actors, see :mod:`mistakelab.runner.ray_executor`). How a run executes
+    is no part of its identity: a run started locally resumes on Ray and back."""
+
+    model_config = ConfigDict(extra="forbid")
+    engine: Literal["local", "ray"] = "local"
+    #: the Ray cluster: "auto", "ray://host:10001", "host:6379"; unset: $RAY_ADDRESS, else a
+    #: cluster already running on this machine, else a new local one
+    address: str | None = None
+    #: worker actors; unset: one per CPU of the cluster
+    workers: int | None = Field(default=None, ge=1)
+    #: GPUs each worker holds (a worker that starts its own vLLM engine)
+    worker_gpus: float = Field(default=0.0, ge=0)
+
+
 class ExperimentConfig(BaseModel):
     """model(s) × task(s) × strategies × problem count × seed."""
 
@@ -63,12 +80,17 @@ class ExperimentConfig(BaseModel):
     #: strategy's own ``critic = ...`` wins. A string names a ``[[models]]`` label or a model
     #: of the solver's backend.
     roles: dict[str, ModelSpec | str] = Field(default_factory=dict)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
 
     def identity(self) -> dict[str, Any]:
         """The fields that define the experiment's results (not where or how fast it runs)."""
         data = self.model_dump(mode="json", by_alias=True)
-        for k in ("store", "concurrency", "name"):
+        for k in ("store", "concurrency", "name", "execution"):
             data.pop(k)
+        for m in data["models"]:  # a pool's servers serve the same model: where, not what
+            if is_pool(m["options"].get("base_url")):
+                for k in ("base_url", "max_concurrency", "probe_backoff", "max_probe_backoff"):
+                    m["options"].pop(k, None)
         return data
 
     def run_id(self) -> str:

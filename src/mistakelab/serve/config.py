@@ -38,7 +38,7 @@ class ServeConfig:
     """
 
     backend: str = "openai"
-    upstream: str | None = None
+    upstream: str | list[Any] | None = None  # a list: a pool of servers (backends/servers.py)
     model: str | None = None
     strategy: str = "cot"
     store: str = "runs/mistakelab.db"

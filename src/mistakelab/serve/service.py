@@ -151,8 +151,12 @@ class Proxy:
         stop_all_runs()
         for c in self._callers.values():
             await c.aclose()
+            if self.store is not None:
+                self.store.add_server_stats(self.run_id, c.model_id, c.take_server_stats())
         if self.upstream is not None:
             await self.upstream.aclose()
+            if self.store is not None and self.upstream.pool is not None:  # requests passed on
+                self.store.add_server_stats(self.run_id, "passed on", self.upstream.pool.take_stats())
         if self.store is not None:
             self.store.set_status(self.run_id, "served")
             self.store.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from mistakelab.core.trace import Trace
-from mistakelab.core.types import Completion, GenParams, Message, Problem, Result
+from mistakelab.core.types import Completion, GenParams, Message, Problem, Result, ServerStats
 from mistakelab.store.sqlite import StoreError, Writer, commit_retrying, open_store, why
 from mistakelab.store.texts import pack_json, unpack
 
@@ -325,6 +325,18 @@ class RunStore:
             return Completion.model_validate_json(self._unpacked(r[0])).model_copy(update={"cached": True})
         return None
 
+    def unit_completions(self, run_id: str) -> dict[str, dict[str, str]]:
+        """Unit key -> (cache key -> completion JSON) of the successful calls every unit of the
+        run made so far (what a worker elsewhere needs to resume an unfinished unit from the
+        cache); one query."""
+        self.flush()
+        out: dict[str, dict[str, str]] = {}
+        for unit, key, doc in self._rows(
+                "SELECT c.unit_key, cc.key, cc.completion_json FROM calls c "
+                "JOIN completion_cache cc ON cc.key = c.cache_key WHERE c.run_id=?", (run_id,)):
+            out.setdefault(unit, {})[key] = self._unpacked(doc)
+        return out
+
     def call_counts(self, run_id: str) -> tuple[int, int]:
         """(calls sent to a model, calls served from the cache) for a run."""
         self.flush()
@@ -337,3 +349,26 @@ class RunStore:
             else:
                 made = n
         return made, cached
+
+    # -- servers of a pool ----------------------------------------------------------------
+    def add_server_stats(self, run_id: str, model: str, stats: Sequence[ServerStats]) -> None:
+        """Add per-server figures (deltas) of ``model`` to the run's totals."""
+        if not stats:
+            return
+        self._enqueue(*[(
+            "INSERT INTO server_calls VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (run_id, model, server) DO UPDATE SET "
+            "calls=calls+excluded.calls, failures=failures+excluded.failures, "
+            "prompt_tokens=prompt_tokens+excluded.prompt_tokens, "
+            "completion_tokens=completion_tokens+excluded.completion_tokens, "
+            "latency_s=latency_s+excluded.latency_s, downs=downs+excluded.downs",
+            (run_id, model, s.server, s.calls, s.failures, s.prompt_tokens, s.completion_tokens, s.latency_s,
+             s.downs)) for s in stats])
+
+    def server_stats(self, run_id: str) -> list[tuple[str, ServerStats]]:
+        """(model, figures) of every server that served the run, by model and server."""
+        self.flush()
+        return [(r[0], ServerStats(server=r[1], calls=r[2], failures=r[3], prompt_tokens=r[4],
+                                   completion_tokens=r[5], latency_s=r[6], downs=r[7]))
+                for r in self._rows("SELECT model, server, calls, failures, prompt_tokens, completion_tokens, "
+                                    "latency_s, downs FROM server_calls WHERE run_id=? ORDER BY model, server",
+                                    (run_id,))]

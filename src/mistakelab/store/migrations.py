@@ -125,6 +125,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        # Per-server figures of a model served by a pool of servers (base_url = [...]):
+        # requests, failures (retried elsewhere), tokens, seconds, times marked down.
+        "005_servers",
+        """
+        CREATE TABLE server_calls (
+            run_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            server TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            latency_s REAL NOT NULL,
+            downs INTEGER NOT NULL,
+            PRIMARY KEY (run_id, model, server)
+        );
+        """,
+    ),
 ]
 
 

@@ -255,7 +255,7 @@ def _render(store: RunStore, run_id: str, step_budget: int | None) -> Rendered:
         calls_made=data.calls_made, calls_cached=data.calls_cached,
         any_oracle=any(r.used_gold for r in results),
         task_notes=data.task_notes, config=json.dumps(data.info.config, indent=2, ensure_ascii=False),
-        steps_note=_steps_note(checker),
+        steps_note=_steps_note(checker), servers=store.server_stats(run_id),
     )
     phase("viewer")
     html = _env().get_template("report.html.j2").render(**ctx)
