@@ -199,8 +199,10 @@ def run_server(binary: str, path: str, n: int, ctx: int, threads: int, msgs: lis
     port = free_port()
     proc = subprocess.Popen([binary, "-m", path, "--host", "127.0.0.1", "--port", str(port),
                              "-np", str(n), "-c", str(n * ctx), "-t", str(threads), "-tb", str(threads),
-                             "--no-webui", "-fa", "on"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--no-webui"],  # the rest at llama-server's defaults
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            # a wheel-built binary finds its shared libraries beside it
+                            env={**os.environ, "LD_LIBRARY_PATH": os.path.dirname(os.path.abspath(binary))})
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
@@ -270,7 +272,7 @@ def print_tables(results: dict) -> None:
 def print_server(args: argparse.Namespace, levels: list[int], lengths: list[str], results: dict) -> None:
     label, (_, rows) = next(iter(results.items()))
     backend_path = str(resolve_model(args.model))
-    print(f"\n== llama-server ({args.server}, -np N, flash attention on) vs the engine ({label}), wall tok/s")
+    print(f"\n== llama-server ({args.server}, -np N, its defaults) vs the engine ({label}), wall tok/s")
     print(f"{'context':<8}{'seqs':>5}{'engine':>9}{'server':>9}{'ratio':>8}")
     helper = LocalBackend(args.model, EngineSettings(n_seq=1, n_ctx_per_seq=2048))
     try:
