@@ -129,14 +129,12 @@ async def test_scoring_own_greedy_output_reproduces_generation(backend, engine, 
     assert stats.decode_steps == 1  # one forward pass over prompt + completion, no decoding
     assert stats.score_tokens_evaluated == n_prompt + n - 1  # the last token needs no logits
     assert stats.tokens_generated == 0 and stats.tokens_scored == n
-    if n_prompt + n - 1 < 64:  # same kernels as decoding (see above): equal to float rounding
-        for g, s in zip(gen.logprobs, scored.logprobs):
-            assert s.logprob == pytest.approx(g.logprob, abs=1e-6)
-            assert s.entropy == pytest.approx(g.entropy, abs=1e-6)
-    else:
-        assert n > 64
-        assert_drift_small(scored.logprobs, gen.logprobs[:n], "logprob")
-        assert_drift_small(scored.logprobs, gen.logprobs[:n], "entropy")
+    # With one KV stream per sequence and no flash attention (the defaults) the scoring batch's
+    # attention runs in another shape than one-token decoding even under 64 tokens, so both
+    # lengths drift by rounding; the exact case (flash attention) is in test_local_engine_layout.
+    assert (n > 64) == (max_tokens == 96)
+    assert_drift_small(scored.logprobs, gen.logprobs[:n], "logprob")
+    assert_drift_small(scored.logprobs, gen.logprobs[:n], "entropy")
     assert backend.engine.n_active == 0  # the score job's slot and KV were released
 
 
