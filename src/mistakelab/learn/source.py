@@ -21,13 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Iterator
 
 from mistakelab.core.trace import AnswerKind, CallRecord, Trace
 from mistakelab.core.types import Message, Problem
-from mistakelab.store import RunStore, StoredRun, UnitRow
-from mistakelab.store.stored_run import find_run
+from mistakelab.store import StoredRun, UnitRow
 from mistakelab.tasks.base import Task
 
 #: Licenses of the problems each task serves (what a dataset built from them inherits).
@@ -78,11 +76,6 @@ class Solution:
 @dataclass
 class RunSource(StoredRun):
     """A :class:`~mistakelab.store.StoredRun` read as learning material."""
-
-    @classmethod
-    def open(cls, store: str | Path | RunStore, run: str) -> "RunSource":
-        st = store if isinstance(store, RunStore) else RunStore(store)
-        return cls(st, find_run(st, run))
 
     @property
     def run_id(self) -> str:

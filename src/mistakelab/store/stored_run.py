@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Self
 
 from mistakelab.core.specs import spec_label
 from mistakelab.core.trace import Trace
@@ -53,7 +53,7 @@ class StoredRun:
     _problems: dict[str, dict[str, Problem]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
-    def open(cls, store: str | Path | RunStore, run: str) -> "StoredRun":
+    def open(cls, store: str | Path | RunStore, run: str) -> Self:
         """The run ``run`` names (see :func:`find_run`) in ``store`` (a path or an open store)."""
         st = store if isinstance(store, RunStore) else RunStore(store)
         return cls(st, find_run(st, run))
