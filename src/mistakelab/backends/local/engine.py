@@ -71,7 +71,7 @@ import llama_cpp.llama_cpp as L
 import numpy as np
 
 from mistakelab.backends.local.batching import fill_batch
-from mistakelab.backends.local.native import Batch, acquire_model, attach_lora, create_context, logit_rows
+from mistakelab.backends.local.native import Batch, acquire_model, attach_lora, copy_cells, create_context, logit_rows
 from mistakelab.backends.local.native import release_model
 from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
@@ -131,7 +131,7 @@ class Engine:
         self.stats = EngineStats()
         self._sched = Scheduler(
             s.n_seq,
-            seq_cp=self._copy_prefix,
+            seq_cp=lambda src, dst, p0, p1: copy_cells(self._mem, src, dst, p0, p1, unified=s.kv_unified),
             seq_rm=lambda seq, p0, p1: L.llama_memory_seq_rm(self._mem, seq, p0, p1),
             deliver=self._deliver,
             stats=self.stats,
@@ -294,20 +294,6 @@ class Engine:
         release_model(self.model)
 
     # ---- engine thread ----------------------------------------------------------------
-    def _copy_prefix(self, src: int, dst: int, p0: int, p1: int) -> None:
-        """Give sequence ``dst`` the KV cells of ``src`` at positions [p0, p1).
-
-        In a unified cache this only tags cells. Between streams llama.cpp copies whole
-        streams (the data move happens at the next decode), so copy all of ``src`` and
-        drop what lies past ``p1`` in ``dst``.
-        """
-        if self.settings.kv_unified:
-            L.llama_memory_seq_cp(self._mem, src, dst, p0, p1)
-            return
-        L.llama_memory_seq_cp(self._mem, src, dst, -1, -1)
-        if p1 >= 0:
-            L.llama_memory_seq_rm(self._mem, dst, p1, -1)
-
     def _run(self) -> None:
         while True:
             with self._cond:

@@ -196,6 +196,21 @@ def create_context(
     return ctx
 
 
+def copy_cells(mem: Any, src: int, dst: int, p0: int, p1: int, *, unified: bool) -> None:
+    """Give sequence ``dst`` the KV cells of ``src`` at positions [p0, p1) (-1: open end).
+
+    In a unified cache this only tags cells. Between streams llama.cpp copies whole streams
+    (the data moves at the next decode), so all of ``src`` is copied and what lies past ``p1``
+    dropped from ``dst``.
+    """
+    if unified:
+        L.llama_memory_seq_cp(mem, src, dst, p0, p1)
+        return
+    L.llama_memory_seq_cp(mem, src, dst, -1, -1)
+    if p1 >= 0:
+        L.llama_memory_seq_rm(mem, dst, p1, -1)
+
+
 def attach_lora(model: LlamaModel, ctx: Any, path: str, scale: float) -> Any:
     """Load a GGUF LoRA adapter for ``model`` and apply it to every decode of ``ctx``; free the
     returned adapter with ``llama_adapter_lora_free`` after the context."""
