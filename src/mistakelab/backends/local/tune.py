@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from mistakelab.core.types import GenParams, Message
+
 CANDIDATES = (4, 8, 16, 32, 48, 64)
 CONTEXTS = (4096, 2048)
 
@@ -113,7 +115,6 @@ def tune(model: str, *, candidates: tuple[int, ...] = CANDIDATES, tokens: int = 
     """Measure decode throughput at each candidate ``n_seq``; cache and return the choice."""
     from mistakelab.backends.local.backend import LocalBackend, release_engine
     from mistakelab.backends.local.state import EngineSettings
-    from mistakelab.core.types import GenParams, Message
     from mistakelab.models import file_sha256, resolve_model
 
     path = resolve_model(model)
@@ -123,7 +124,7 @@ def tune(model: str, *, candidates: tuple[int, ...] = CANDIDATES, tokens: int = 
         b = LocalBackend(model, EngineSettings(n_seq=n, n_ctx_per_seq=512, prefix_cache=False))
         try:
             kv_bytes, n_ctx_train = kv_bytes_per_token(b), b.engine.model.n_ctx_train
-            tok_s[n] = asyncio.run(_measure(b, n, tokens, GenParams, Message))
+            tok_s[n] = asyncio.run(_measure(b, n, tokens))
         finally:
             release_engine(b.engine)
         say(f"n_seq {n:>3}: {tok_s[n]:7.1f} tok/s")
@@ -148,7 +149,7 @@ def kv_bytes_per_token(backend) -> int:  # type: ignore[no-untyped-def]
     return 2 * 2 * n_layer * (n_embd // max(n_head, 1)) * n_head_kv
 
 
-async def _measure(b, n: int, tokens: int, GenParams, Message) -> float:  # type: ignore[no-untyped-def]
+async def _measure(b, n: int, tokens: int) -> float:  # type: ignore[no-untyped-def]
     """Tokens/s of n different short prompts decoding ``tokens`` each (after a warm-up)."""
     await b.generate([Message(role="user", content="Hi")], GenParams(max_tokens=2))
     params = GenParams(temperature=0.7, max_tokens=tokens, min_tokens=tokens)
