@@ -141,3 +141,28 @@ async def test_stop_after_boxed_ends_right_after_the_first_boxed_answer(backend)
     assert expected.endswith("\\boxed{8}") and expected != free.text  # it wrote past its box
     assert stopped.text == expected and stopped.finish_reason == "stop"
     assert stopped.completion_tokens < free.completion_tokens  # the tokens after it were never generated
+
+
+async def test_a_profile_stopped_as_soon_as_a_request_finishes_holds_its_step(backend, engine):  # noqa: F811
+    """A step resolves its futures before it records its timing: stop_profile must wait for
+    the step (the throughput bench stops right after its request and read an empty profile)."""
+    import threading
+
+    stopping = threading.Event()
+    inner = engine._one_step
+
+    def slow_to_record():  # type: ignore[no-untyped-def]
+        out = inner()
+        stopping.wait(5)  # the caller is already stopping the profile: record late
+        return out
+
+    engine._one_step = slow_to_record
+    try:
+        steps = engine.start_profile()
+        done = await backend.generate(user("Name a color."), GenParams(max_tokens=1))
+        stopping.set()
+        got = engine.stop_profile()
+    finally:
+        del engine._one_step
+    assert done.ok
+    assert got is steps and len(got) >= 1 and got[-1].rows == 1

@@ -189,3 +189,47 @@ def test_two_processes_on_one_store_both_finish(tmp_path: Path, same_run: bool) 
         assert sorted(rows) == sorted((s["run"], units, units) for s in summaries)
         assert all(s["done"] == units for s in summaries)
     assert set(statuses.values()) == {"complete"}
+
+
+def _hold_lock(path: Path) -> sqlite3.Connection:
+    """Another process creating the store: a new file (not yet in WAL mode), its exclusive
+    lock held, so that even reading it waits."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("CREATE TABLE IF NOT EXISTS scratch (x)")
+    return holder
+
+
+def test_opening_a_store_another_process_holds_waits_and_retries(tmp_path: Path, monkeypatch) -> None:
+    from mistakelab.store import sqlite as store_sqlite
+
+    path = tmp_path / "held.db"
+    monkeypatch.setattr(store_sqlite, "BUSY_TIMEOUT_MS", 10)
+    holder = _hold_lock(path)
+    waits: list[float] = []
+
+    def release_on_wait(seconds: float) -> None:  # the other process finishes while we back off
+        waits.append(seconds)
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+
+    monkeypatch.setattr(store_sqlite.time, "sleep", release_on_wait)
+    store = RunStore(path)  # the first try meets the lock, the second opens
+    assert len(waits) == 1
+    assert store.list_runs() == []
+    store.close()
+    holder.close()
+
+
+def test_a_store_locked_past_every_retry_is_one_clear_error(tmp_path: Path, monkeypatch) -> None:
+    from mistakelab.store import sqlite as store_sqlite
+
+    path = tmp_path / "held.db"
+    monkeypatch.setattr(store_sqlite, "BUSY_TIMEOUT_MS", 10)
+    waits: list[float] = []
+    monkeypatch.setattr(store_sqlite.time, "sleep", waits.append)
+    holder = _hold_lock(path)
+    with pytest.raises(StoreError, match=r"held\.db: the database stayed locked by another process"):
+        RunStore(path)
+    assert len(waits) == store_sqlite.WRITE_RETRIES - 1
+    holder.close()

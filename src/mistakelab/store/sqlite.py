@@ -64,18 +64,33 @@ def open_store(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"{where}: cannot create its folder ({exc.strerror or exc})") from None
-    try:
-        conn = connect(path, check=True)
-    except NotAStoreError as exc:
-        raise StoreError(f"{where}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{where}: {why(exc)}") from None
+    # Opening takes locks too (the switch to WAL, the migrations of a new file): when another
+    # process holds the file past the busy timeout (a slow machine, both creating the store
+    # at once), try again as writes do, rather than fail the run.
+    for attempt in range(WRITE_RETRIES):
+        try:
+            return _open_migrated(path)
+        except NotAStoreError as exc:
+            raise StoreError(f"{where}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            if attempt == WRITE_RETRIES - 1 or not _locked(exc):
+                raise StoreError(f"{where}: {why(exc)}") from None
+            time.sleep(0.05 * 2 ** attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open_migrated(path: Path) -> sqlite3.Connection:
+    conn = connect(path, check=True)
     try:
         apply_migrations(conn)
-    except (NotAStoreError, sqlite3.DatabaseError) as exc:
+    except BaseException:
         conn.close()
-        raise StoreError(f"{where}: {exc if isinstance(exc, NotAStoreError) else why(exc)}") from None
+        raise
     return conn
+
+
+def _locked(exc: BaseException) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def why(exc: BaseException) -> str:
@@ -107,7 +122,7 @@ def commit_retrying(conn: sqlite3.Connection, statements: Sequence[tuple[str, tu
         except sqlite3.OperationalError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _locked(exc):
                 raise
             if attempt == WRITE_RETRIES - 1:
                 raise

@@ -73,7 +73,7 @@ import numpy as np
 from mistakelab.backends.local.batching import fill_batch
 from mistakelab.backends.local.native import Batch, acquire_model, attach_lora, copy_cells, create_context, logit_rows
 from mistakelab.backends.local.native import release_model
-from mistakelab.backends.local.sampling import distribution_stats, sample_row
+from mistakelab.backends.local.sampling import logprob_entries, sample_batch
 from mistakelab.backends.local.scheduler import Scheduler
 from mistakelab.backends.local.scoring import ScoreJob, score_rows
 from mistakelab.backends.local.state import (
@@ -144,6 +144,7 @@ class Engine:
         self._holds = 0
         self._closed = False
         self.profile: list[StepProfile] | None = None  # set by start_profile
+        self._profile_lock = threading.Lock()  # a profiled step, whole
         self._thread = threading.Thread(target=self._run, name="mistakelab-llama", daemon=True)
         self._thread.start()
 
@@ -269,8 +270,11 @@ class Engine:
         return self.profile
 
     def stop_profile(self) -> list[StepProfile]:
-        steps, self.profile = self.profile or [], None
-        return steps
+        """End profiling; the steps so far. Waits for the step in progress: it resolves
+        futures before it records its own timing."""
+        with self._profile_lock:
+            steps, self.profile = self.profile, None
+        return steps if steps is not None else []
 
     def reset_stats(self) -> None:
         self.stats = self._sched.stats = EngineStats()
@@ -319,6 +323,10 @@ class Engine:
         if profile is None:
             self._one_step()
             return
+        with self._profile_lock:
+            self._profiled_step(profile)
+
+    def _profiled_step(self, profile: list[StepProfile]) -> None:
         t0, d0, s0 = time.perf_counter(), self.stats.decode_s, self.stats.sample_s
         n, tokens = self._one_step()
         profile.append(StepProfile(
@@ -381,30 +389,18 @@ class Engine:
 
     def _sample(self, rows: list[tuple[Seq, np.ndarray]]) -> None:
         t0 = time.perf_counter()
-        tokens = np.empty(len(rows), dtype=np.int64)
-        for k, (seq, row) in enumerate(rows):
-            p = seq.branch.params
-            if seq.n_gen < p.min_tokens:  # end-of-generation is not allowed yet
-                row = row.copy()
-                row[self.model.eog_tokens()] = -np.inf
-            tokens[k] = sample_row(row, temperature=p.temperature, top_k=p.top_k, top_p=p.top_p,
-                                   rng=seq.branch.rng)
-        want = [k for k, (seq, _) in enumerate(rows) if seq.logprobs is not None]
-        stats = None
-        if want:
-            top_n = max(rows[k][0].branch.params.top_logprobs for k in want)
-            stack = np.stack([rows[k][1] for k in want])  # a fresh copy: scratch for the stats
-            stats = distribution_stats(stack, tokens[want], top_n, overwrite=True)
+        tokens = sample_batch([(row, seq.branch.params, seq.branch.rng, seq.n_gen < seq.branch.params.min_tokens)
+                               for seq, row in rows], self.model.eog_tokens())
+        entries = logprob_entries([row for _, row in rows], tokens,
+                                  [seq.branch.params.top_logprobs if seq.logprobs is not None else None
+                                   for seq, _ in rows], self._text)
         if self._hooks:
             call_hooks(self._hooks, rows, tokens)
         self.stats.sample_s += time.perf_counter() - t0
-        lp_row = {k: j for j, k in enumerate(want)}
-        for k, (seq, _) in enumerate(rows):
-            tok = int(tokens[k])
-            if seq.logprobs is not None and stats is not None:
-                top_n = seq.branch.params.top_logprobs
-                seq.logprobs.append(stats.entry(lp_row[k], top_n, self._text))
-            self._advance(seq, tok)
+        for (seq, _), tok, entry in zip(rows, tokens, entries):
+            if entry is not None:
+                seq.logprobs.append(entry)
+            self._advance(seq, int(tok))
 
     def _text(self, token: int) -> str:
         return self.model.piece(token, special=True).decode("utf-8", "replace")

@@ -22,11 +22,11 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
-from mistakelab.core.types import TokenLogprob
+from mistakelab.core.types import GenParams, TokenLogprob
 
 
 def _pick(weights: np.ndarray, u: float) -> int:
@@ -151,3 +151,31 @@ def distribution_stats(
     entropy = np.maximum(lse - ez / total, 0.0)  # H = lse - E[z]
     kl_u_p = np.maximum(lse - zsum / n_finite - np.log(n_finite), 0.0)  # -log V - mean(z - lse)
     return DistributionStats(token_lp, entropy, kl_u_p, top_ids, top_lps, tokens)
+
+
+def sample_batch(rows: Sequence[tuple[np.ndarray, GenParams, np.random.Generator, bool]],
+                 eog: Sequence[int]) -> np.ndarray:
+    """One token per row ``(logits, params, rng, ban_eog)``; ``ban_eog``: the request is below
+    its ``min_tokens``, so the ``eog`` tokens cannot be drawn (the row itself is not changed)."""
+    tokens = np.empty(len(rows), dtype=np.int64)
+    for k, (row, p, rng, ban_eog) in enumerate(rows):
+        if ban_eog:
+            row = row.copy()
+            row[list(eog)] = -np.inf
+        tokens[k] = sample_row(row, temperature=p.temperature, top_k=p.top_k, top_p=p.top_p, rng=rng)
+    return tokens
+
+
+def logprob_entries(rows: Sequence[np.ndarray], tokens: np.ndarray, top_ns: Sequence[int | None],
+                    text: Callable[[int], str]) -> list[TokenLogprob | None]:
+    """The statistics entry of each drawn token, for the rows whose ``top_ns`` is not None
+    (how many alternatives to list), computed in one vectorized pass; None elsewhere."""
+    want = [k for k, n in enumerate(top_ns) if n is not None]
+    out: list[TokenLogprob | None] = [None] * len(rows)
+    if not want:
+        return out
+    stack = np.stack([rows[k] for k in want])  # a fresh copy: scratch for the stats
+    stats = distribution_stats(stack, tokens[want], max(top_ns[k] or 0 for k in want), overwrite=True)
+    for j, k in enumerate(want):
+        out[k] = stats.entry(j, top_ns[k] or 0, text)
+    return out
