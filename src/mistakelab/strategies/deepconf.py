@@ -17,6 +17,11 @@ tail, mean) come from :mod:`mistakelab.confidence.groups`.
   not vote. After every batch, sampling stops once the leading answer's share of the weighted
   vote reaches ``tau`` or ``n`` traces were started.
 
+With ``shared`` (default) the offline traces and the online warm-up traces are
+self-consistency's own samples (same seeds, drawn with the statistics), so a run holding
+``self_consistency``, ``best_of_n`` and ``deepconf`` samples once and compares them on the same
+traces.
+
 Complete traces are recorded as samples (pass@k counts them); the trace's events give every
 trace's score (``None``: stopped), the vote, why sampling stopped and, in a note, the
 threshold, the traces stopped and the tokens they used. Intrinsic.
@@ -54,6 +59,7 @@ class DeepConfParams(BaseModel):
     batch: int = Field(default=4, ge=1)  # online: traces generated between consensus checks
     chunk: int = Field(default=32, ge=1)  # online: tokens per continuation
     temperature: float = Field(default=0.7, gt=0)
+    shared: bool = True  # the first traces are self-consistency's samples (same seeds)
 
     @model_validator(mode="after")
     def _fits(self) -> "DeepConfParams":
@@ -79,8 +85,9 @@ def _needs(p: DeepConfParams) -> dict[str, set[str]]:
 async def deepconf(ctx: StrategyContext, params: DeepConfParams) -> None:
     """Vote over confident traces only, weighted by confidence; online, stop weak traces early."""
     gen = {"temperature": params.temperature, "logprobs": True, "top_logprobs": params.top_k}
+    scope = {"seed_scope": "self_consistency"} if params.shared else {}
     outs = await ctx.sample(ctx.question(), params.warmup if params.mode == "online" else params.n,
-                            purpose="sample", **gen)
+                            purpose="sample", **gen, **scope)
     traces = [_Trace(c.text, _confidences(c, params), ctx.call_of(c)) for c in outs]
     scores = [trace_score(t.conf, params.window, params.score) for t in traces]
     if params.mode == "offline":
