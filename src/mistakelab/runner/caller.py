@@ -21,7 +21,7 @@ from mistakelab.backends.pool import routed
 from mistakelab.context.gateway import guarded
 from mistakelab.core.registry import UnknownNameError
 from mistakelab.core.types import Completion, GenParams, Message, ServerStats
-from mistakelab.store.db import RunStore, cache_key, serves
+from mistakelab.store.db import LOGPROB_STATS_VERSION, RunStore, cache_key, serves
 
 
 def cache_identity(spec: ModelSpec) -> str:
@@ -79,6 +79,7 @@ class ModelCaller:
         stats: CallStats,
         use_cache: bool = True,
         capabilities: frozenset[str] | None = None,
+        sample_stats: int | None = None,
     ) -> None:
         self._make_backend = make_backend
         self._backend: Backend | None = None
@@ -90,13 +91,17 @@ class ModelCaller:
         self.use_cache = use_cache
         self.capabilities = frozenset(capabilities or ())
         self._inflight: dict[str, asyncio.Future[Completion]] = {}
+        #: every sampled call is drawn with at least these statistics (top alternatives; None:
+        #: as asked), so that a plain sample and a selector's sample of one key are one draw
+        self.sample_stats = sample_stats
 
     @classmethod
     def for_spec(cls, spec: ModelSpec, store: RunStore, run_id: str, stats: CallStats,
-                 make_backend: Callable[[], Backend] | None = None) -> "ModelCaller":
+                 make_backend: Callable[[], Backend] | None = None,
+                 sample_stats: int | None = None) -> "ModelCaller":
         """The caller of the model ``spec`` describes (its cache identity and capabilities)."""
         return cls(make_backend or (lambda: create_backend(spec)), cache_identity(spec), store, run_id, stats,
-                   capabilities=spec_capabilities(spec))
+                   capabilities=spec_capabilities(spec), sample_stats=sample_stats)
 
     async def backend(self) -> Backend:
         async with self._backend_lock:
@@ -129,6 +134,8 @@ class ModelCaller:
 
     async def sample(self, unit: str, purpose: str, messages: Sequence[Message], params: GenParams,
                      seeds: Sequence[int | None]) -> list[Completion]:
+        if self.sample_stats is not None and params.temperature > 0 and any(s is not None for s in seeds):
+            params = params.with_(logprobs=True, top_logprobs=max(params.top_logprobs, self.sample_stats))
         per_seed = [params.with_(seed=s) for s in seeds]
         keys = [cache_key(self.model_id, messages, p) for p in per_seed]
 
@@ -188,6 +195,8 @@ class ModelCaller:
                     if self._inflight.get(keys[i]) is mine[i]:
                         del self._inflight[keys[i]]
             for i, c in zip(missing, fresh):
+                if c.logprobs is not None and c.logprob_stats is None:  # drawn now: current statistics
+                    c = c.model_copy(update={"logprob_stats": LOGPROB_STATS_VERSION})
                 out[i] = c
                 mine[i].set_result(c)
         for i, fut in waiting.items():

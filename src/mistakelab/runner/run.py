@@ -263,6 +263,11 @@ class UnitEnv:
         self.store, self.run_id, self.stats, self.factory = store, run_id, stats, factory
         self.callers: dict[str, ModelCaller] = {}
         self.base_params = cfg.generation.params()
+        # the richest statistics a strategy reads from self-consistency's shared samples: drawn
+        # with every sample, so the samples are drawn once whichever unit asks first
+        wanted = [n for ps in planned.values() if (n := ps.sdef.shared_stats_of(ps.params)) is not None]
+        self.sample_stats = max(wanted) if wanted else None
+        self._solvers = {model_key(m) for m in cfg.models}  # whose samples those are
 
     @classmethod
     def plan(cls, cfg: ExperimentConfig, store: Any, run_id: str, stats: CallStats,
@@ -276,7 +281,8 @@ class UnitEnv:
         key = model_key(spec)
         if key not in self.callers:
             self.callers[key] = ModelCaller.for_spec(spec, self.store, self.run_id, self.stats,
-                                                     lambda: self.factory(spec))
+                                                     lambda: self.factory(spec),
+                                                     self.sample_stats if key in self._solvers else None)
         return self.callers[key]
 
     def take_server_stats(self) -> list[tuple[str, list[ServerStats]]]:

@@ -55,6 +55,13 @@ class StrategyDef:
     method: str = ""
     #: run over each task's problems before any model call (e.g. a memory built from them)
     check: ProblemCheck | None = None
+    #: the token statistics its draws of self-consistency's samples read (``shared``): top
+    #: alternatives per token (0: logprobs only), or None; a run draws every sample with the
+    #: most any of its strategies asks, so the samples are drawn once, whoever asks first
+    shared_stats: Callable[[Any], int | None] | None = None
+
+    def shared_stats_of(self, params: Any) -> int | None:
+        return self.shared_stats(params) if self.shared_stats else None
 
     def is_oracle(self, params: Any) -> bool:
         """Whether a run with ``params`` may use the gold answer: the strategy's own flag, or
@@ -85,13 +92,15 @@ def strategy(
     needs: Needs | Mapping[str, set[str]] | None = None,
     method: str = "",
     check: ProblemCheck | None = None,
+    shared_stats: Callable[[Any], int | None] | None = None,
 ) -> Callable[[StrategyFn], StrategyFn]:
     """Register an async strategy function under ``name`` (see the module docstring).
 
     ``depth(params)`` estimates the longest run of sequential calls; the runner starts deep
     units first so they do not finish last. ``needs`` maps roles to the capabilities their
     backends must declare (or is a function of the parameters giving that map); a run
-    refuses the strategy before its first call when one is missing.
+    refuses the strategy before its first call when one is missing. ``shared_stats(params)``:
+    the top logprobs (0: logprobs only; None: no statistics) its shared samples need.
     """
     needs_fn: Needs | None
     if needs is None or callable(needs):
@@ -103,7 +112,7 @@ def strategy(
     def deco(fn: StrategyFn) -> StrategyFn:
         strategies.register(name, StrategyDef(
             name, fn, params, oracle, (fn.__doc__ or "").strip(), depth, tuple(roles),
-            dict(prompts or {}), needs_fn, method, check))
+            dict(prompts or {}), needs_fn, method, check, shared_stats))
         return fn
 
     return deco

@@ -41,6 +41,12 @@ def sampling(shared: bool, scorers: list[Scorer], temperature: float) -> dict[st
     return {"temperature": temperature, **stats}
 
 
+def shared_stats(shared: bool, scorers: list[Scorer]) -> int | None:
+    """What a run must draw self-consistency's samples with for these scorers (``@strategy``'s
+    ``shared_stats``): logprobs (0 alternatives) when one reads them, else None."""
+    return 0 if shared and any(s.wants_logprobs for s in scorers) else None
+
+
 class BestOfNParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     n: int = Field(default=4, ge=1)
@@ -51,7 +57,8 @@ class BestOfNParams(BaseModel):
     shared: bool = True  # self_consistency's samples
 
 
-@strategy("best_of_n", BestOfNParams, roles=("critic",), method="best-of-N with a scorer, METHODS §2.1/§1.3")
+@strategy("best_of_n", BestOfNParams, roles=("critic",), method="best-of-N with a scorer, METHODS §2.1/§1.3",
+          shared_stats=lambda p: shared_stats(p.shared, [build_scorer(p.scorer)]))
 async def best_of_n(ctx: StrategyContext, params: BestOfNParams) -> None:
     """Sample n solutions and keep the best by a scorer (or a Borda vote over its ranking)."""
     scorer = build_scorer(params.scorer)

@@ -81,6 +81,7 @@ def _needs(p: DeepConfParams) -> dict[str, set[str]]:
 
 
 @strategy("deepconf", DeepConfParams, needs=_needs, depth=lambda p: p.n if p.mode == "online" else 1,
+          shared_stats=lambda p: p.top_k if p.shared else None,
           method="DeepConf (Deep Think with Confidence, 2025), METHODS §2.13")
 async def deepconf(ctx: StrategyContext, params: DeepConfParams) -> None:
     """Vote over confident traces only, weighted by confidence; online, stop weak traces early."""

@@ -33,7 +33,7 @@ from mistakelab.core.trace import AnswerKind
 from mistakelab.core.types import Completion
 from mistakelab.scorers import ScorerSpec, StepScores, aggregate, build_scorer
 from mistakelab.strategies.base import strategy
-from mistakelab.strategies.best_of_n import sampling
+from mistakelab.strategies.best_of_n import sampling, shared_stats
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.kit.voting import mass_confidence, ranked, weak_steps, weighted_vote
 
@@ -79,7 +79,8 @@ async def _rate(ctx: StrategyContext, p: MagicoreParams, text: str,
 
 
 @strategy("magicore", MagicoreParams, roles=("reviewer", "refiner", "critic"), prompts=PROMPTS,
-          depth=lambda p: 2 + 3 * p.rounds, method="MAgICoRe, METHODS §2.7")
+          depth=lambda p: 2 + 3 * p.rounds, method="MAgICoRe, METHODS §2.7",
+          shared_stats=lambda p: shared_stats(p.shared, _scorers(p)))
 async def magicore(ctx: StrategyContext, params: MagicoreParams) -> None:
     """Score k samples; vote on easy problems; review-and-refine low-score steps on hard ones."""
     outs = await ctx.sample(ctx.question(), params.k, purpose="sample",
