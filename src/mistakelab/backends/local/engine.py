@@ -390,7 +390,7 @@ class Engine:
     def _sample(self, rows: list[tuple[Seq, np.ndarray]]) -> None:
         t0 = time.perf_counter()
         tokens = sample_batch([(row, seq.branch.params, seq.branch.rng, seq.n_gen < seq.branch.params.min_tokens)
-                               for seq, row in rows], self.model.eog_tokens())
+                               for seq, row in rows], self.model.eog_tokens)
         entries = logprob_entries([row for _, row in rows], tokens,
                                   [seq.branch.params.top_logprobs if seq.logprobs is not None else None
                                    for seq, _ in rows], self._text)

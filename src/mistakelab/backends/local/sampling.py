@@ -154,14 +154,15 @@ def distribution_stats(
 
 
 def sample_batch(rows: Sequence[tuple[np.ndarray, GenParams, np.random.Generator, bool]],
-                 eog: Sequence[int]) -> np.ndarray:
+                 eog: Callable[[], Sequence[int]]) -> np.ndarray:
     """One token per row ``(logits, params, rng, ban_eog)``; ``ban_eog``: the request is below
-    its ``min_tokens``, so the ``eog`` tokens cannot be drawn (the row itself is not changed)."""
+    its ``min_tokens``, so the ``eog()`` tokens cannot be drawn (the row itself is not changed;
+    ``eog`` is only called then: finding them scans the vocabulary once)."""
     tokens = np.empty(len(rows), dtype=np.int64)
     for k, (row, p, rng, ban_eog) in enumerate(rows):
         if ban_eog:
             row = row.copy()
-            row[list(eog)] = -np.inf
+            row[list(eog())] = -np.inf
         tokens[k] = sample_row(row, temperature=p.temperature, top_k=p.top_k, top_p=p.top_p, rng=rng)
     return tokens
 
