@@ -84,6 +84,7 @@ save_steps = 1
     for stage in ("round 0 eval", "round 1 solve", "round 1 data", "round 1 train"):
         assert f"{stage}: done before" in res.output
     assert "loop done: 5 stages run now" in res.output and "cot on igsm" in res.output
+    assert "round 2 train: done in" in res.output and "round 2 eval: done in" in res.output  # lines for a log
     assert "final adapter (round 2)" in res.output
     st = RunStore(cfg.store)
     t = loop_table(st, cfg.loop_id())

@@ -57,7 +57,8 @@ class Trainer:
 
     def __call__(self, dataset, base, out, settings, on_log=None, time_limit_s=None, init_adapter=None, teacher=None):  # type: ignore[no-untyped-def]
         rows = Path(dataset).read_text().splitlines()
-        self.calls.append({"dataset": str(dataset), "rows": len(rows), "init": init_adapter, "steps": settings.max_steps})
+        self.calls.append({"dataset": str(dataset), "rows": len(rows), "init": init_adapter, "steps": settings.max_steps,
+                           "tokens": settings.tokens})
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         level = int(out.parent.name.split("-")[1])
@@ -67,7 +68,7 @@ class Trainer:
                 on_log(s, settings.max_steps, 1.0 / s)
         return TrainResult(str(out), str(out / "adapter"), str(out / "adapter.gguf"), base, str(dataset), len(rows),
                            len(rows), settings.max_steps, [(s, 1.0 / s) for s in range(1, settings.max_steps + 1)],
-                           2.5, 100.0)
+                           2.5, 100.0, max_steps=settings.max_steps, row_tokens=50.0)
 
 
 class Kill(Exception):
@@ -125,6 +126,19 @@ def test_the_round_table_has_exact_figures(tmp_path: Path) -> None:
     assert counts["correction"]["built"] == 0 and counts["correction"]["skipped"] == {"no correct solution to show": 4}
     assert not t.oracle_built and r1.adapter and len(r1.adapter) == 12
     st.close()
+
+
+def test_a_token_budget_reaches_the_trainer_and_the_round_table_shows_the_tokens_read(tmp_path: Path) -> None:
+    cfg = parse_loop_config(config(tmp_path, rounds=1, training={"steps": 3, "tokens": 4000, "grad_accum": 2}))
+    trainer = Trainer()
+    asyncio.run(run_loop(cfg, backend_factory=backend, train_fn=trainer))
+    assert [c["tokens"] for c in trainer.calls] == [4000]
+    st = RunStore(cfg.store)
+    t = loop_table(st, cfg.loop_id())
+    assert t.rounds[1].train_tokens == 3 * 2 * 50  # steps x rows a step x the mean row tokens
+    st.close()
+    res = CliRunner().invoke(app, ["show", cfg.loop_id(), "--store", cfg.store], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "train tok" in res.output and " 300 " in res.output, res.output
 
 
 def test_restart_false_trains_on_from_the_last_adapter(tmp_path: Path) -> None:
@@ -199,6 +213,13 @@ def test_the_example_loop_config_parses_and_its_drawn_problems_are_disjoint() ->
     train, eval_ = draw(cfg.train), draw(cfg.eval)
     assert len(train["gsm_symbolic"]) == 150 and len(eval_["gsm_symbolic"]) == 100
     check_disjoint(train, eval_)
+    # every other example loop samples the same train side, so its train samples come from the cache
+    for other in sorted((Path(__file__).parents[2] / "examples" / "loops").glob("*.toml")):
+        o = load_loop_config(other)
+        assert (o.train, o.seed, o.model) == (cfg.train, cfg.seed, cfg.model), other.name
+    budget = load_loop_config(Path(__file__).parents[2] / "examples" / "loops" / "recipes_equal_tokens.toml",
+                              {"recipes": ["preference"]})
+    assert budget.training.tokens == 120_000 and budget.trainer == "dpo"
 
 
 def test_rationalize_re_solves_the_failed_problems_with_a_hint_and_is_labeled_oracle_built(tmp_path: Path) -> None:

@@ -50,6 +50,18 @@ def test_a_few_steps_lower_the_loss_and_a_rerun_resumes(trained) -> None:
     assert resumed.gguf is not None and resumed.gguf.endswith("adapter.gguf")
 
 
+def test_a_token_budget_sets_the_steps_from_the_rows_mean_length(trained, tmp_path) -> None:
+    from mistakelab.learn.train import TrainSettings, train_lora
+
+    first, _, _ = trained
+    assert 10 < first.row_tokens < 128 and first.max_steps == 6  # the chat-templated row, under max_length
+    budget = round(first.row_tokens * 4)  # four rows' worth: 4 steps of one row, whatever max_steps says
+    settings = TrainSettings(kind="sft", max_steps=99, tokens=budget, learning_rate=3e-3, max_length=128, threads=2,
+                             save_steps=50)
+    res = train_lora(first.dataset, "smollm2-135m", tmp_path / "budget", settings)
+    assert res.max_steps == 4 and res.steps == 4 and res.complete and res.row_tokens == first.row_tokens
+
+
 def _score(backend, text):  # type: ignore[no-untyped-def]
     c = asyncio.run(backend.score([Message(role="user", content=QUESTION)], text))
     return sum(lp.logprob for lp in c.logprobs) / len(c.logprobs)

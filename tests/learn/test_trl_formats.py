@@ -139,3 +139,20 @@ def test_train_settings_build_a_lora_trainer_that_steps(kind, name, exported, to
     assert trainable and all("lora_" in n for n in trainable)  # only the adapter learns
     assert trainer.train().global_step == 2
     assert (tmp_path / "checkpoints" / "checkpoint-2").is_dir()  # what a rerun resumes from
+
+
+@pytest.mark.parametrize("kind,name", [("sft", "correction"), ("dpo", "preference")])
+def test_row_tokens_count_every_sequence_the_trainer_reads_cut_at_max_length(kind, name, exported, tokenizer,
+                                                                              tmp_path) -> None:
+    from transformers import LlamaForCausalLM
+
+    from mistakelab.learn.train import TrainSettings, make_trainer, mean_row_tokens
+
+    rows = datasets.load_dataset(str(exported[(name, 0)]), split="train", cache_dir=str(tmp_path / "hf"))
+    settings = TrainSettings(kind=kind, max_steps=1, max_length=4096)
+    done = make_trainer(kind, LlamaForCausalLM(_config(tokenizer)), tokenizer, rows, settings, tmp_path).train_dataset
+    whole = mean_row_tokens(done, 4096)
+    # a DPO row's tokens: its prompt, its chosen and its rejected answer (each counted once)
+    seqs = ["input_ids"] if kind == "sft" else ["prompt_ids", "chosen_ids", "rejected_ids"]
+    assert whole == sum(len(r[c]) for r in done for c in seqs) / len(done) and whole > 20
+    assert mean_row_tokens(done, 8) == 8 * len(seqs)  # every sequence cut at max_length

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,6 +20,24 @@ from mistakelab.cli.common import app, console, fail, say
 from mistakelab.cli.errors import CliError
 
 
+def stage_line(r: int, stage: str, result: dict[str, Any], seconds: float) -> str:
+    """One line for a finished stage, with what it made.
+
+    Example:
+        >>> stage_line(1, "train", {"steps": 40, "losses": [[1, 0.91], [40, 0.52]]}, 812.4)
+        'round 1 train: done in 812 s (40 steps, loss 0.910 → 0.520)'
+    """
+    what = ""
+    if stage == "train":
+        losses = result.get("losses") or []
+        what = f"{result.get('steps')} steps" + (f", loss {losses[0][1]:.3f} → {losses[-1][1]:.3f}" if losses else "")
+    elif stage == "data":
+        what = f"{result.get('rows')} rows, {result.get('dataset_rows')} to train on"
+    elif result.get("run"):
+        what = f"{result.get('units')} units, run {result['run']}"
+    return f"round {r} {stage}: done in {seconds:.0f} s" + (f" ({what})" if what else "")
+
+
 class LoopProgress:
     """A bar per stage: units solved (with ETA) for the runs, steps with the loss for training."""
 
@@ -27,6 +46,7 @@ class LoopProgress:
                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                                  TextColumn("{task.fields[info]}"), console=console)
         self.bars: dict[tuple[int, str], Any] = {}
+        self.started: dict[tuple[int, str], float] = {}
 
     def _bar(self, r: int, stage: str) -> Any:
         if (r, stage) not in self.bars:
@@ -39,11 +59,14 @@ class LoopProgress:
             say(f"round {r} {stage}: done before")
         elif event == "stage":
             self._bar(*payload)
+            self.started[payload] = time.monotonic()
         elif event == "stage_done":
-            r, stage, _ = payload
+            r, stage, result = payload
             bar = self._bar(r, stage)
             total = self.progress.tasks[bar].total
             self.progress.update(bar, total=total or 1, completed=total or 1)
+            # a line per stage too: a log file (no terminal) shows no bars until the end
+            say(stage_line(r, stage, result, time.monotonic() - self.started.get((r, stage), time.monotonic())))
         elif event == "run":
             r, stage, ev, p = payload
             bar = self._bar(r, stage)
@@ -70,6 +93,8 @@ def improve(
                                            "on all data so far (ReST-EM), or from the last adapter on the new data."),
     steps: Optional[int] = typer.Option(None, min=1, help="Optimizer steps per round."),
     epochs: Optional[float] = typer.Option(None, min=0.01, help="Epochs per round (instead of --steps)."),
+    train_tokens: Optional[int] = typer.Option(None, min=1, help="Train on about this many tokens per round "
+                                               "(instead of --steps/--epochs: recipes at equal training tokens)."),
     max_length: Optional[int] = typer.Option(None, min=16, help="Token limit per training example."),
     grad_accum: Optional[int] = typer.Option(None, min=1, help="Gradient accumulation steps."),
     batch_size: Optional[int] = typer.Option(None, min=1),
@@ -87,7 +112,8 @@ def improve(
 
     overrides = {"rounds": rounds, "restart": restart, "time_limit": time_limit, "concurrency": concurrency,
                  "store": store, "out": out, "name": name, "recipes": list(recipe) if recipe else None,
-                 "training.steps": steps, "training.epochs": epochs, "training.max_length": max_length,
+                 "training.steps": steps, "training.epochs": epochs, "training.tokens": train_tokens,
+                 "training.max_length": max_length,
                  "training.grad_accum": grad_accum, "training.batch_size": batch_size}
     try:
         cfg = load_loop_config(config, overrides)

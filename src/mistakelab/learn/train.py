@@ -43,6 +43,9 @@ class TrainSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["sft", "dpo", "gkd"]
     max_steps: int = Field(default=50, ge=1)
+    #: train on this many tokens instead of ``max_steps`` steps: the steps that read about
+    #: ``tokens`` tokens of the tokenized rows (recipes compared at equal training tokens)
+    tokens: int | None = Field(default=None, ge=1)
     learning_rate: float | None = None  # None: 2e-4 for sft, 5e-5 for dpo
     batch_size: int = Field(default=1, ge=1)
     grad_accum: int = Field(default=1, ge=1)
@@ -86,6 +89,8 @@ class TrainResult:
     complete: bool = True
     settings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    max_steps: int = 0  # the steps planned (settings.max_steps, or the steps of a token budget)
+    row_tokens: float = 0.0  # mean tokens the trainer reads per row (DPO: prompt, chosen, rejected)
 
 
 def check_base(base: str) -> None:
@@ -310,6 +315,9 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
     used = len(trainer.train_dataset)  # TRL drops rows whose completion max_length cuts off entirely
     if used == 0:
         raise TrainError(f"every row's prompt is longer than max_length={settings.max_length} tokens; raise it")
+    row_tokens = mean_row_tokens(trainer.train_dataset, settings.max_length)
+    if settings.tokens is not None:
+        trainer.args.max_steps = steps_for_tokens(settings.tokens, row_tokens, settings.batch_size * settings.grad_accum)
     ckpts = out / "checkpoints"
     last = get_last_checkpoint(str(ckpts)) if ckpts.is_dir() else None
     summary = out / "train_summary.json"
@@ -329,9 +337,45 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
                          losses, before.get("seconds", 0.0) + time.perf_counter() - t0,
                          max(before.get("peak_rss_mb", 0.0), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                          last,
-                         trainer.state.global_step >= settings.max_steps, settings.model_dump(), _versions())
+                         trainer.state.global_step >= trainer.args.max_steps, settings.model_dump(), _versions(),
+                         trainer.args.max_steps, row_tokens)
     summary.write_text(json.dumps(asdict(result), indent=2), encoding="utf-8")
     return result
+
+
+#: the tokenized columns a trainer reads (SFT: input_ids; DPO: prompt_ids, chosen_ids, rejected_ids)
+TOKEN_COLUMNS = ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids")
+
+
+def mean_row_tokens(rows: Any, max_length: int) -> float:
+    """Mean tokens the trainer reads per row of its tokenized dataset, each sequence cut at
+    ``max_length`` as the collator cuts it.
+
+    Example:
+        >>> mean_row_tokens([{"input_ids": [1, 2, 3]}, {"input_ids": [1] * 9}], max_length=5)
+        4.0
+        >>> mean_row_tokens([{"prompt_ids": [1, 2], "chosen_ids": [3], "rejected_ids": [4, 5]}], 99)
+        5.0
+    """
+    total = n = 0
+    for row in rows:
+        seqs = [row[c] for c in TOKEN_COLUMNS if c in row]
+        if not seqs:
+            raise TrainError("a token budget needs a tokenized dataset (columns input_ids, or prompt_ids/chosen_ids/"
+                             f"rejected_ids); this one has {', '.join(row)}")
+        total += sum(min(len(s), max_length) for s in seqs)
+        n += 1
+    return total / max(n, 1)
+
+
+def steps_for_tokens(tokens: int, row_tokens: float, rows_per_step: int) -> int:
+    """Optimizer steps that read about ``tokens`` tokens, at ``row_tokens`` a row.
+
+    Example:
+        >>> steps_for_tokens(10_000, row_tokens=250.0, rows_per_step=4)
+        10
+    """
+    return max(1, round(tokens / (row_tokens * rows_per_step)))
 
 
 def _versions() -> dict[str, str]:

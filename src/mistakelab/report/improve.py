@@ -55,15 +55,20 @@ def _info_row(r: RoundInfo) -> list[str]:
     skipped = sum(sum(d["skipped"].values()) for d in r.recipes)
     loss = "–" if r.first_loss is None else f"{r.first_loss:.3f} → {r.last_loss:.3f}"
     return [str(r.round), solved, "–" if r.rows is None else str(r.rows), recipes, str(skipped) if r.recipes else "–",
-            "–" if r.dataset_rows is None else str(r.dataset_rows), "–" if r.steps is None else str(r.steps), loss,
+            "–" if r.dataset_rows is None else str(r.dataset_rows), "–" if r.steps is None else str(r.steps),
+            "–" if not r.train_tokens else f"{r.train_tokens:,}", loss,
             "–" if r.train_seconds is None else f"{r.train_seconds:.0f}", r.adapter or "–"]
+
+
+#: the columns of :func:`_info_row` (the terminal and the HTML round tables)
+INFO_COLUMNS = ("round", "train solved", "rows", "rows by recipe", "skipped", "train rows", "steps", "train tok",
+                "loss", "train s", "adapter")
 
 
 def rounds_table(t: LoopTable) -> Table:
     """What each round sampled, built and trained."""
     table = Table(title=literal(f"{t.loop_id}: training per round", one_line=True), pad_edge=False)
-    for col in ("round", "train solved", "rows", "rows by recipe", "skipped", "train rows", "steps", "loss",
-                "train s", "adapter"):
+    for col in INFO_COLUMNS:
         table.add_column(col, justify="left" if col == "rows by recipe" else "right", no_wrap=col != "rows by recipe")
     for r in t.rounds:
         table.add_row(*_info_row(r))

@@ -86,6 +86,9 @@ class Training(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: int | None = Field(default=60, ge=1)  # optimizer steps per round (epochs, when given, win)
     epochs: float | None = Field(default=None, gt=0)
+    #: train on about this many tokens per round instead (steps from the rows' mean length):
+    #: recipes compared at an equal number of training tokens
+    tokens: int | None = Field(default=None, ge=1)
     max_length: int = Field(default=1024, ge=16)
     batch_size: int = Field(default=1, ge=1)
     grad_accum: int = Field(default=1, ge=1)

@@ -174,7 +174,8 @@ class _Loop:
             g = next(s for s in self.cfg.recipes if s.name == "gkd").resolve()[1]
             extra = {"beta": g.beta, "lmbda": g.lmbda, "seq_kd": g.seq_kd,  # type: ignore[attr-defined]
                      "gen_temperature": g.temperature, "max_new_tokens": g.max_new_tokens}  # type: ignore[attr-defined]
-        settings = TrainSettings(kind=kind, max_steps=t.steps_for(data["dataset_rows"]), learning_rate=t.learning_rate,
+        settings = TrainSettings(kind=kind, max_steps=t.steps_for(data["dataset_rows"]), tokens=t.tokens,
+                                 learning_rate=t.learning_rate,
                                  batch_size=t.batch_size, grad_accum=t.grad_accum, rank=t.rank, alpha=t.alpha,
                                  max_length=t.max_length, save_steps=t.save_steps, seed=self.cfg.seed,
                                  **({"threads": t.threads} if t.threads else {}), **extra)
@@ -184,7 +185,7 @@ class _Loop:
                             on_log=lambda step, total, loss: self.notify("train", (r, step, total, loss)),
                             time_limit_s=self.remaining(), init_adapter=init, teacher=self.cfg.roles.get("teacher"))
         if not res.complete:
-            raise LoopStopped(f"time limit reached in round {r} training after {res.steps}/{settings.max_steps} "
+            raise LoopStopped(f"time limit reached in round {r} training after {res.steps}/{res.max_steps} "
                               "steps (checkpoint kept); run the same command to continue")
         if res.gguf is None:
             raise LoopError(f"round {r}: no GGUF adapter was written (base {base!r} is not a GGUF model), so the "
@@ -192,9 +193,11 @@ class _Loop:
         from mistakelab.models.embedded import file_sha256
 
         out = {k: v for k, v in asdict(res).items() if k in ("adapter", "gguf", "steps", "losses", "seconds",
-                                                             "rows", "rows_used", "peak_rss_mb", "base")}
+                                                             "rows", "rows_used", "peak_rss_mb", "base",
+                                                             "max_steps", "row_tokens")}
+        rows_per_step = settings.batch_size * settings.grad_accum
         return {**out, "sha256": file_sha256(Path(res.gguf)), "init_adapter": init, "kind": kind,
-                "max_steps": settings.max_steps}
+                "tokens": round(res.steps * rows_per_step * res.row_tokens)}
 
     async def run(self, train_p: Problems, eval_p: Problems) -> None:
         cfg = self.cfg

@@ -57,6 +57,7 @@ class RoundInfo:
     dataset_rows: int | None  # rows trained on (all rounds so far with restart)
     recipes: list[dict[str, Any]] = field(default_factory=list)
     steps: int | None = None
+    train_tokens: int | None = None  # tokens the trainer read (steps x rows a step x mean row tokens)
     first_loss: float | None = None
     last_loss: float | None = None
     train_seconds: float | None = None
@@ -119,7 +120,7 @@ def _round_info(r: int, stages: dict[str, dict[str, Any]], store: RunStore) -> R
     losses = (train or {}).get("losses") or []
     return RoundInfo(
         r, solved, data and data["rows"], data and data["dataset_rows"], (data or {}).get("recipes", []),
-        train and train["steps"], losses[0][1] if losses else None, losses[-1][1] if losses else None,
+        train and train["steps"], train and train.get("tokens"), losses[0][1] if losses else None, losses[-1][1] if losses else None,
         train and train["seconds"], train and train["sha256"][:12], bool(data and data.get("oracle_built")),
         (stages.get("eval") or {}).get("run"))
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from mistakelab.learn.improve.table import LoopTable
 from mistakelab.report.html.plots import _COLORS, _RC, _figure, _short, svg_uri
 from mistakelab.report.html.text import clean
-from mistakelab.report.improve import _cell_row, _info_row
+from mistakelab.report.improve import INFO_COLUMNS, _cell_row, _info_row
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 STYLE = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;margin:1em 0}"
@@ -70,8 +70,7 @@ def loop_page(t: LoopTable) -> str:
         parts.append(_table(head, [_cell_row(c, "base" if c.round == 0 else f"+ adapter r{c.round}")
                                    for c in t.series(task, strategy)]))
     parts.append("<h2>Training per round</h2>")
-    parts.append(_table(["round", "train solved", "rows", "rows by recipe", "skipped", "train rows", "steps", "loss",
-                         "train s", "adapter"], [_info_row(r) for r in t.rounds]))
+    parts.append(_table(list(INFO_COLUMNS), [_info_row(r) for r in t.rounds]))
     parts.append("<p class='note'>Δ: paired difference in percentage points (Newcombe 95% interval) on the problems "
                  "both rounds finished; w→r / r→w since the previous round; cut: answers cut at max_tokens.</p>")
     return "".join(parts) + "</body></html>"
