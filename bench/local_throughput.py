@@ -41,7 +41,8 @@ from dataclasses import replace
 from importlib import resources
 
 from mistakelab.backends.local.backend import LocalBackend
-from mistakelab.backends.local.state import EngineSettings, StepProfile
+from mistakelab.backends.local.profiling import StepProfile
+from mistakelab.backends.local.state import EngineSettings
 from mistakelab.core.types import GenParams, Message
 from mistakelab.models import resolve_model
 

@@ -73,6 +73,7 @@ import numpy as np
 from mistakelab.backends.local.batching import fill_batch
 from mistakelab.backends.local.native import Batch, acquire_model, attach_lora, copy_cells, create_context, logit_rows
 from mistakelab.backends.local.native import release_model
+from mistakelab.backends.local.profiling import StepProfile, StepProfiler
 from mistakelab.backends.local.sampling import logprob_entries, sample_batch
 from mistakelab.backends.local.scheduler import Scheduler
 from mistakelab.backends.local.scoring import ScoreJob, score_rows
@@ -84,7 +85,6 @@ from mistakelab.backends.local.state import (
     Group,
     LogitsHook,
     Seq,
-    StepProfile,
     call_hooks,
 )
 from mistakelab.backends.local.template import ChatTemplate
@@ -143,8 +143,7 @@ class Engine:
         self._stopping = False
         self._holds = 0
         self._closed = False
-        self.profile: list[StepProfile] | None = None  # set by start_profile
-        self._profile_lock = threading.Lock()  # a profiled step, whole
+        self._profiler = StepProfiler()
         self._thread = threading.Thread(target=self._run, name="mistakelab-llama", daemon=True)
         self._thread.start()
 
@@ -266,15 +265,11 @@ class Engine:
             >>> sum(p.decode_s for p in steps) / sum(p.total_s for p in steps)  # doctest: +SKIP
             0.93
         """
-        self.profile = []
-        return self.profile
+        return self._profiler.start()
 
     def stop_profile(self) -> list[StepProfile]:
-        """End profiling; the steps so far. Waits for the step in progress: it resolves
-        futures before it records its own timing."""
-        with self._profile_lock:
-            steps, self.profile = self.profile, None
-        return steps if steps is not None else []
+        """End profiling; the steps so far (waits for the step in progress)."""
+        return self._profiler.stop()
 
     def reset_stats(self) -> None:
         self.stats = self._sched.stats = EngineStats()
@@ -309,7 +304,7 @@ class Engine:
                 self._sched.queue.extend(self._inbox)
                 self._inbox.clear()
             try:
-                self._step()
+                self._profiler.step(self._one_step, self.stats, lambda: self._batch.n)
             except Exception as exc:  # a bug must not kill the engine: fail what is in flight
                 log.exception("local engine step failed")
                 self._sched.fail_everything(f"engine error: {exc!r}")
@@ -317,21 +312,6 @@ class Engine:
             self._sched.queue.extend(self._inbox)
             self._inbox.clear()
         self._sched.fail_everything("local engine closed")
-
-    def _step(self) -> None:
-        profile = self.profile  # stop_profile may clear the attribute meanwhile
-        if profile is None:
-            self._one_step()
-            return
-        with self._profile_lock:
-            self._profiled_step(profile)
-
-    def _profiled_step(self, profile: list[StepProfile]) -> None:
-        t0, d0, s0 = time.perf_counter(), self.stats.decode_s, self.stats.sample_s
-        n, tokens = self._one_step()
-        profile.append(StepProfile(
-            rows=n, tokens=self._batch.n, prompt=tokens, decode_s=self.stats.decode_s - d0,
-            sample_s=self.stats.sample_s - s0, total_s=time.perf_counter() - t0))
 
     def _one_step(self) -> tuple[int, int]:
         """One step; returns (rows sampled, prompt or scored tokens in the batch)."""

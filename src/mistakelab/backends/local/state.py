@@ -67,27 +67,6 @@ class EngineStats:
 
 
 @dataclass
-class StepProfile:
-    """One engine step, timed (:meth:`Engine.start_profile`): where a step's time goes.
-
-    ``rows`` tokens were sampled; ``tokens`` went through ``llama_decode`` (``prompt`` of them
-    prompt or scored tokens); ``other_s`` is the step's Python bookkeeping (admission, batch
-    building, results), ``total_s`` minus the timed parts.
-    """
-
-    rows: int
-    tokens: int
-    prompt: int
-    decode_s: float
-    sample_s: float
-    total_s: float
-
-    @property
-    def other_s(self) -> float:
-        return max(self.total_s - self.decode_s - self.sample_s, 0.0)
-
-
-@dataclass
 class StepLogits:
     """What a logits hook sees for one step; called on the engine thread.
 
