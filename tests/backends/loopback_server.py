@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,6 +96,23 @@ def text_body(text: str, *, prompt_tokens: int, logprobs: int = 0) -> dict[str, 
                       "total_tokens": prompt_tokens + len(words)}}
 
 
+def stream_chunks(tokens: list[tuple[str, float]], *, top: int = 1) -> list[dict[str, Any]]:
+    """``chat.completion.chunk`` bodies, one token each, with its top logprobs: token
+    ``(text, confidence)`` gets ``top`` candidates of logprob ``-confidence`` (so its token
+    confidence is ``confidence``); the last chunk says ``finish_reason: stop``, then usage."""
+    out = []
+    for i, (text, conf) in enumerate(tokens):
+        entry = {"token": text, "logprob": -conf, "bytes": None,
+                 "top_logprobs": [{"token": text if j == 0 else f"alt{j}", "logprob": -conf, "bytes": None}
+                                  for j in range(top)]}
+        out.append({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+                    "choices": [{"index": 0, "delta": {"content": text}, "logprobs": {"content": [entry]},
+                                 "finish_reason": "stop" if i == len(tokens) - 1 else None}]})
+    out.append({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 0, "model": "test-model",
+                "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": len(tokens), "total_tokens": 7 + len(tokens)}})
+    return out
+
+
 def error_body(message: str, kind: str = "server_error") -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": None}}
 
@@ -114,6 +132,10 @@ class Reply:
     wait: threading.Event | None = None
     gate: threading.Semaphore | None = None
     wait_limit: float = 10.0
+    #: server-sent events instead of ``body``: these chunks, ``chunk_delay`` seconds apart,
+    #: then ``[DONE]``; the server counts what it sent before the client went away
+    stream: list[dict[str, Any]] | None = None
+    chunk_delay: float = 0.0
 
 
 @dataclass
@@ -133,6 +155,8 @@ class LoopbackServer:
         self.prompts: list[str] = []  # what the fake model was given, in order
         self.in_flight = 0
         self.max_in_flight = 0
+        self.chunks_sent: list[int] = []  # per streamed reply, chunks written before it ended
+        self.streams_cut = 0  # streamed replies the client closed before [DONE]
         self._script: deque[Reply] = deque()
         self._events: list[threading.Event | threading.Semaphore] = []
         self._cond = threading.Condition()
@@ -249,6 +273,9 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     reply.wait.wait(reply.wait_limit)
                 if reply.gate is not None:
                     reply.gate.acquire(timeout=reply.wait_limit)
+                if reply.stream is not None:
+                    self._stream(reply)
+                    return
                 data = json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -261,6 +288,26 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (its timeout); nothing to answer
             finally:
                 server._end()
+
+        def _stream(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            sent = 0
+            try:
+                for chunk in [*reply.stream, "[DONE]"]:  # type: ignore[misc]
+                    data = chunk if isinstance(chunk, str) else json.dumps(chunk)
+                    self.wfile.write(f"data: {data}\n\n".encode())
+                    self.wfile.flush()
+                    sent += 1
+                    time.sleep(reply.chunk_delay)
+            except (BrokenPipeError, ConnectionResetError):
+                with server._cond:
+                    server.streams_cut += 1
+            finally:
+                with server._cond:
+                    server.chunks_sent.append(sent)
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass

@@ -15,7 +15,9 @@ from mistakelab.backends.local.sampling import distribution_stats, sample_row
 from mistakelab.backends.local.scheduler import Scheduler
 from mistakelab.backends.local.state import DECODE, PREFILL, READY, WAIT, Branch, EngineStats, Group
 from mistakelab.backends.local.template import ChatTemplate, TemplateError
-from mistakelab.core.types import GenParams, Message
+from mistakelab.backends.base import apply_stops
+from mistakelab.confidence import group_confidences, low_confidence_end, token_confidences
+from mistakelab.core.types import ConfidenceStop, GenParams, Message
 
 from local_fixtures import SETTINGS_KW, assert_token_stats, backend, engine, local_model, user  # noqa: F401
 
@@ -280,6 +282,34 @@ async def test_logprobs_and_entropy_are_consistent(backend):
             assert_token_stats(lp, vocab, top=3)
             if temperature == 0.0:  # greedy picks the most likely token
                 assert (lp.token, lp.logprob) == lp.top[0]
+
+
+@local_model
+async def test_a_confidence_stop_ends_the_sequence_at_the_token_it_fires(backend, engine):
+    """The engine stops generating where the rule fires (the tokens after it are never
+    decoded), at the token the rule finds in the completion's own logprobs, so the caller's
+    post-hoc cut changes nothing."""
+    msgs = user("Write a long essay about history.")
+    base = dict(max_tokens=40, temperature=0.8, seed=3, logprobs=True, top_logprobs=4)
+    for threshold, window in ((1e9, 5), (1e9, 1)):  # under any confidence: the first full window fires
+        engine.reset_stats()
+        stop = ConfidenceStop(window=window, threshold=threshold, top_k=4)
+        cut = await backend.generate(msgs, GenParams(**base, confidence_stop=stop))
+        assert (cut.finish_reason, cut.completion_tokens, len(cut.logprobs)) == ("low_confidence", window, window)
+        assert engine.stats.tokens_generated == window and cut.text
+        assert apply_stops(cut, GenParams(**base, confidence_stop=stop)) == cut
+    full = await backend.generate(msgs, GenParams(**base))
+    conf = token_confidences(full.logprobs, 4)
+    threshold = sorted(group_confidences(conf, 5))[len(conf) // 3]  # some window of this text is under it
+    cut = await backend.generate(msgs, GenParams(**base, confidence_stop=ConfidenceStop(window=5, threshold=threshold,
+                                                                                        top_k=4)))
+    own = token_confidences(cut.logprobs, 4)
+    if cut.finish_reason == "low_confidence":  # batch rounding may change the sample; the rule holds on its own text
+        assert low_confidence_end(own, 5, threshold) == cut.completion_tokens < 40
+    else:
+        assert low_confidence_end(own, 5, threshold) in (None, cut.completion_tokens)
+    never = ConfidenceStop(window=5, threshold=0.0, top_k=4)  # a confidence is never negative
+    assert (await backend.generate(msgs, GenParams(**base, confidence_stop=never))).finish_reason != "low_confidence"
 
 
 @local_model

@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from loopback_server import LoopbackServer, Reply, chat_body, error_body, render, text_body
+from loopback_server import LoopbackServer, Reply, chat_body, error_body, render, stream_chunks, text_body
 from mistakelab.backends import ModelSpec, create_backend
 from mistakelab.backends.base import spec_capabilities as create_capabilities
 from mistakelab.backends.openai_backend import OpenAIBackend, from_spec
-from mistakelab.core.types import GenParams, Message
+from mistakelab.core.types import ConfidenceStop, GenParams, Message
 
 KEY_ENV = "MISTAKELAB_TEST_OPENAI_KEY"
 SECRET = "sk-test-secret-1234"
@@ -207,6 +207,40 @@ async def test_logprobs_mapping(server):
     assert first.top == [("Four", pytest.approx(-0.1)), ("4", pytest.approx(-2.5))]
     # Only top-k is known: the exact statistics stay unset.
     assert all(t.entropy is None and t.kl_from_uniform is None for t in c.logprobs)
+
+
+async def test_a_confidence_stop_streams_and_closes_the_stream_at_the_token(server):
+    """The server streams 40 tokens, 20 ms apart; the window of 2 falls under 1.5 at token 4,
+    so the client keeps 4 tokens and closes the stream: the server stops sending long before
+    its 40 (vLLM and llama.cpp abort a request whose client went away)."""
+    confs = [3.0, 3.0, 1.0, 1.0] + [3.0] * 36
+    server.script(Reply(stream=stream_chunks([(f" t{i}", c) for i, c in enumerate(confs)], top=2), chunk_delay=0.02))
+    stop = ConfidenceStop(window=2, threshold=1.5, top_k=2)
+    async with make_backend(server.url) as backend:
+        c = await backend.generate(MESSAGES, GenParams(logprobs=True, top_logprobs=2, confidence_stop=stop))
+    body = server.requests[0].body
+    assert body["stream"] is True and body["top_logprobs"] == 2 and body["stream_options"] == {"include_usage": True}
+    assert (c.text, c.finish_reason, c.completion_tokens) == (" t0 t1 t2 t3", "low_confidence", 4)
+    assert [t.token for t in c.logprobs] == [" t0", " t1", " t2", " t3"] and c.logprobs[3].top[1][0] == "alt1"
+    for _ in range(100):  # the handler notices the closed connection at its next write
+        if server.chunks_sent:
+            break
+        await asyncio.sleep(0.02)
+    assert server.streams_cut == 1 and server.chunks_sent[0] < 20
+
+
+async def test_a_confidence_stop_that_never_fires_reads_the_whole_stream(server):
+    for _ in range(3):
+        server.script(Reply(stream=stream_chunks([(" a", 3.0), (" b", 3.0), (" c", 3.0)])))
+    stop = ConfidenceStop(window=2, threshold=1.5, top_k=1)
+    async with make_backend(server.url, multi_sample=True) as backend:
+        c = await backend.generate(MESSAGES, GenParams(logprobs=True, top_logprobs=1, confidence_stop=stop))
+        many = await backend.sample(MESSAGES, GenParams(logprobs=True, top_logprobs=1, confidence_stop=stop,
+                                                        temperature=0.7), [1, 2])
+    assert (c.text, c.finish_reason, c.prompt_tokens, c.completion_tokens) == (" a b c", "stop", 7, 3)
+    assert server.chunks_sent[0] == 5 and server.streams_cut == 0  # 3 tokens, usage, [DONE]
+    assert [m.text for m in many] == [" a b c", " a b c"]  # one stream per sample, even with multi_sample
+    assert len(server.requests) == 3 and all("n" not in r.body for r in server.requests)
 
 
 async def test_timeout_gives_error_completion(server):

@@ -20,7 +20,7 @@ SHORT = GenParams(max_tokens=48)
 @local_model
 @pytest.mark.parametrize("spec", [
     "re2", "plan_solve", "adaptive_consistency:max_k=4", "adaptive_consistency:rule=esc,window=2,max_k=4",
-    "deepconf:mode=offline,n=3,window=8", "deepconf:n=4,warmup=2,window=8,chunk=16,batch=2",
+    "deepconf:mode=offline,n=3,window=8", "deepconf:n=4,warmup=2,window=8,batch=2",
     "cot_decoding:k=3", "moa:k=2", "mentor:mentor_tokens=8",
     "peers:k=2,every=16,summary_tokens=8,rounds=1", "mcts:simulations=3,step_tokens=16",
 ])

@@ -10,7 +10,7 @@ import pytest
 
 from mistakelab.backends import ScriptedBackend
 from mistakelab.context import CapabilityError
-from mistakelab.core import Completion, Problem, TokenLogprob
+from mistakelab.core import Completion, ConfidenceStop, Problem, TokenLogprob
 from mistakelab.core.events import NoteEvent, ScoreEvent, StopEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
 from mistakelab.runner import solve
@@ -129,56 +129,38 @@ def test_deepconf_trace_scores_lowest_vs_tail() -> None:
     assert r.final_answer == "6"
 
 
-class Online:
-    """Warm-up traces in full, then later traces chunk by chunk (one trace at a time: batch=1)."""
-
-    def __init__(self, warm: list[Completion], later: list[list[Completion]], chunk: int) -> None:
-        self.warm, self.later, self.chunk, self.current = list(warm), [list(t) for t in later], chunk, []
-
-    def __call__(self, messages, params):  # type: ignore[no-untyped-def]
-        if messages[-1].role == "assistant":
-            return self.current.pop(0)
-        if params.max_tokens > self.chunk:
-            return self.warm.pop(0)
-        self.current = self.later.pop(0)
-        return self.current.pop(0)
+WARM = [tokens([3.0] * 4, "5"), tokens([2.0] * 4, "6")]  # lowest groups 3.0 and 2.0
+SPEC = "deepconf:n=6,warmup=2,window=2,eta=100,batch=1"
 
 
-def online(later: list[list[Completion]]) -> Online:
-    return Online([tokens([3.0] * 4, "5"), tokens([2.0] * 4, "6")], later, chunk=2)
-
-
-SPEC = "deepconf:n=6,warmup=2,window=2,chunk=2,eta=100,batch=1"
-
-
-def test_deepconf_online_stops_a_weak_trace_at_the_chunk_its_confidence_falls() -> None:
-    later = [[tokens([1.0, 1.0], finish="length"), tokens([3.0, 3.0], "6")],  # stopped after its first chunk
-             [tokens([3.0, 3.0], finish="length"), tokens([3.0, 3.0], "5")]]
-    plan = online(later)
-    fake = ScriptedBackend(plan)
+def test_deepconf_online_stops_a_weak_trace_at_the_token_its_confidence_falls() -> None:
+    weak = tokens([3.0, 1.0, 1.0, 1.0, 3.0], "6")  # windows 2.0, 1.0: under the threshold 2.0 at token 3
+    fake = ScriptedBackend([*WARM, weak, tokens([3.0] * 4, "5")])
     trace, r = run(SPEC.replace("n=6", "n=4"), fake)
-    assert len(fake.calls) == 5 and plan.later == []  # the weak trace's second chunk is never asked for
-    assert fake.calls[4].messages[-1].content == " w0 w1" and fake.calls[4].params.max_tokens == 2
+    assert len(fake.calls) == 4
+    stop = ConfidenceStop(window=2, threshold=2.0, top_k=10)
+    assert [c.params.confidence_stop for c in fake.calls] == [None, None, stop, stop]
+    cut = trace.calls[2].completion  # the scripted backend cannot stop: the caller cuts at the same token
+    assert (cut.text, cut.finish_reason, cut.completion_tokens) == (" w0 w1 w2", "low_confidence", 3)
     assert [a.extracted for a in trace.answers_of(AnswerKind.SAMPLE)] == ["5", "6", "5"]  # the stopped one: none
     assert trace.events_of(ScoreEvent)[0].scores == [3.0, 2.0, None, 3.0]
     assert trace.events_of(StopEvent) == [StopEvent(reason="budget", rounds=4)]
     (note,) = [e for e in trace.events_of(NoteEvent) if e.label == "deepconf"]
-    assert note.data["threshold"] == 2.0 and note.data["stopped"] == 1 and note.data["stopped_tokens"] == 2
-    assert r.final_answer == "5" and trace.calls[4].kind == "continue"
+    assert note.data["threshold"] == 2.0 and note.data["stopped"] == 1 and note.data["stopped_tokens"] == 3
+    assert r.final_answer == "5"
 
 
-def test_deepconf_online_stops_sampling_at_consensus() -> None:
-    later = [[tokens([1.0, 1.0], finish="length")],
-             [tokens([3.0, 3.0], finish="length"), tokens([3.0, 3.0], "5")],
-             [tokens([3.0, 3.0], "7")], [tokens([3.0, 3.0], "7")]]
-    fake = ScriptedBackend(online(later))
-    trace, r = run(SPEC.replace("batch=1", "batch=1,tau=0.7"), fake)
-    assert len(fake.calls) == 5 and trace.events_of(StopEvent) == [StopEvent(reason="consensus", rounds=4)]
+def test_deepconf_online_samples_a_batch_at_once_and_stops_at_consensus() -> None:
+    later = [tokens([1.0, 1.0, 3.0], "7"), tokens([3.0, 3.0], "5"), tokens([3.0, 3.0], "7"), tokens([3.0, 3.0], "7")]
+    fake = ScriptedBackend([*WARM, *later])
+    trace, r = run(SPEC.replace("batch=1", "batch=2,tau=0.7"), fake)
+    # one batch of two (one of them stopped at its first window) reaches 6 of 8 = 0.75 >= tau
+    assert len(fake.calls) == 4 and trace.events_of(StopEvent) == [StopEvent(reason="consensus", rounds=4)]
     assert trace.events_of(VoteEvent)[0].tally == {"5": 6.0, "6": 2.0} and r.correct
 
 
 def test_deepconf_online_threshold_filters_warmup_voters() -> None:
-    fake = ScriptedBackend(online([]))
+    fake = ScriptedBackend(list(WARM))
     trace, r = run(SPEC.replace("eta=100", "eta=50"), fake)
     (note,) = [e for e in trace.events_of(NoteEvent) if e.label == "deepconf"]
     assert note.data["threshold"] == 2.5 and note.data["voters"] == [0]  # the 2.0 warm-up trace does not vote
@@ -186,10 +168,9 @@ def test_deepconf_online_threshold_filters_warmup_voters() -> None:
     assert trace.events_of(StopEvent) == [StopEvent(reason="consensus", rounds=2)] and len(fake.calls) == 2
 
 
-def test_deepconf_needs_top_logprobs_and_continuation() -> None:
-    no_continue = ScriptedBackend([], capabilities=frozenset({"top_logprobs"}))
-    with pytest.raises(CapabilityError, match="continue"):
-        run("deepconf", no_continue)
+def test_deepconf_needs_top_logprobs_only() -> None:
+    _, r = run(SPEC.replace("n=6", "n=2"), ScriptedBackend(list(WARM), capabilities=frozenset({"top_logprobs"})))
+    assert r.status == "done"  # online too: no continuation needed
     with pytest.raises(CapabilityError, match="top_logprobs"):
         run("deepconf:mode=offline", ScriptedBackend([], capabilities=frozenset()))
     _, r = run("deepconf:mode=offline,n=1", ScriptedBackend([boxed("5")]))  # plain text: no top logprobs

@@ -21,6 +21,7 @@ from mistakelab.backends.base import (
     backends,
     check_spec,
     create_backend,
+    apply_stops,
     cut_after_boxed,
     spec_capabilities,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "ScriptedCall",
     "backends",
     "check_spec",
+    "apply_stops",
     "cut_after_boxed",
     "create_backend",
     "spec_capabilities",

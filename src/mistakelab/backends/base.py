@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mistakelab.answers import first_boxed_end
 from mistakelab.core.registry import Registry
+from mistakelab.core.stopping import cut_at_low_confidence
 from mistakelab.core.types import Completion, GenParams, Message, ServerStats
 
 
@@ -158,6 +159,18 @@ def cut_after_boxed(c: Completion, params: GenParams) -> Completion:
     if end is None or end == len(c.text):
         return c
     return c.model_copy(update={"text": c.text[:end], "finish_reason": "stop", "logprobs": None})
+
+
+def apply_stops(c: Completion, params: GenParams) -> Completion:
+    """The text a request's stops leave, the same on every backend: a backend that cannot stop
+    early (``confidence_stop``, ``stop_after_boxed``) is cut here, in the order the stops would
+    have fired while generating (the earlier token wins); one that stopped itself is unchanged.
+
+    Example:
+        >>> apply_stops(Completion(text="\\boxed{4} and more"), GenParams(stop_after_boxed=True)).text
+        '\\boxed{4}'
+    """
+    return cut_after_boxed(cut_at_low_confidence(c, params), params)
 
 
 def create_backend(spec: ModelSpec) -> Backend:

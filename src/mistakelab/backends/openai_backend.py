@@ -32,6 +32,7 @@ from mistakelab.backends.base import Backend, BackendFactory, ModelSpec, backend
 from mistakelab.backends.openai_wire import (
     CONTINUATION_MODES,
     CONTINUE_FIELDS,
+    StreamedChoice,
     capabilities_of,
     check_spec,
     continuation_mode,
@@ -43,6 +44,7 @@ from mistakelab.backends.openai_wire import (
     wire,
 )
 from mistakelab.backends.servers import is_pool
+from mistakelab.core.stopping import watch_of
 from mistakelab.core.types import Completion, GenParams, Message
 
 log = logging.getLogger(__name__)
@@ -249,15 +251,38 @@ class OpenAIBackend(Backend):
             if self.continuation == "llamacpp":
                 return await self._continue_raw(messages, params, started)
         request = self.build_request(messages, params)
+        if params.confidence_stop is not None:
+            return await self._streamed(request, params, started)
         got = await self._call(lambda: self._client.chat.completions.create(**request), started)
         return got if isinstance(got, Completion) else self._mapped(
             lambda: to_completion(got[0], got[1]), started)
+
+    async def _streamed(self, request: dict[str, Any], params: GenParams, started: float) -> Completion:
+        """A request with a confidence stop, streamed with its top logprobs: the stream is closed
+        at the token where the stop fires, so the server cancels the rest (vLLM, SGLang and
+        llama.cpp abort a request whose client went away)."""
+        request = {**request, "stream": True, "stream_options": {"include_usage": True}}
+
+        async def send() -> StreamedChoice:
+            stream = await self._client.chat.completions.create(**request)
+            got = StreamedChoice(watch_of(params))
+            try:
+                async for chunk in stream:
+                    if got.add(chunk):
+                        break
+            finally:
+                await stream.close()
+            return got
+
+        out = await self._call(send, started)
+        return out if isinstance(out, Completion) else self._mapped(lambda: out[0].completion(out[1]), started)
 
     async def sample(
         self, messages: Sequence[Message], params: GenParams, seeds: Sequence[int | None]
     ) -> list[Completion]:
         """k completions; with ``multi_sample``, one request with ``n = k`` (seed: the first)."""
-        if not self.multi_sample or len(seeds) < 2 or (continues(messages) and not self.continuation):
+        if (not self.multi_sample or len(seeds) < 2 or (continues(messages) and not self.continuation)
+                or params.confidence_stop is not None):  # each stream is stopped by itself
             return await super().sample(messages, params, seeds)
         started = time.perf_counter()
         request = self.build_request(messages, params.with_(seed=seeds[0]))

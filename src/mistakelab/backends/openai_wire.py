@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 
 from mistakelab.backends.base import CONTINUE, MULTI_SAMPLE, TOP_LOGPROBS, ModelSpec
 from mistakelab.backends.servers import is_pool, parse_servers
+from mistakelab.core.stopping import LowConfidenceStop
 from mistakelab.core.types import Completion, Message, TokenLogprob
 
 #: Values of the ``continuation`` option: how the server continues a final assistant message.
@@ -128,6 +129,58 @@ def to_completion(response: Any, latency: float, index: int = 0, k: int = 1) -> 
         latency_s=latency,
         logprobs=None if content is None else _chat_logprobs(content),
     )
+
+
+class StreamedChoice:
+    """Choice 0 of a streamed chat completion, gathered chunk by chunk; :meth:`add` is True
+    at the token where ``watch`` (a confidence stop) fires, and the caller closes the stream
+    there, which cancels the request on the server. A server may put several tokens in one
+    chunk: the text then ends with that token (its token strings, when they spell the
+    chunk's start). A stream stopped early carries no usage, so its prompt tokens are 0 and
+    its completion tokens the ones received.
+
+    Example:
+        >>> chunk = {"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop", "logprobs": None}]}
+        >>> got = StreamedChoice(None)
+        >>> got.add(chunk), got.completion(0.5).text, got.completion(0.5).finish_reason
+        (False, 'Hi', 'stop')
+    """
+
+    def __init__(self, watch: LowConfidenceStop | None) -> None:
+        self.watch = watch
+        self.text: list[str] = []
+        self.logprobs: list[TokenLogprob] = []
+        self.finish: str | None = None
+        self.usage: tuple[int, int] | None = None
+
+    def add(self, chunk: Any) -> bool:
+        usage = _field(chunk, "usage")
+        if usage:
+            self.usage = (_field(usage, "prompt_tokens") or 0, _field(usage, "completion_tokens") or 0)
+        for choice in _field(chunk, "choices") or []:
+            if (_field(choice, "index") or 0) != 0:
+                continue
+            content = _field(_field(choice, "delta") or {}, "content") or ""
+            raw = _field(_field(choice, "logprobs") or {}, "content")
+            tokens = _chat_logprobs(raw) if raw else []
+            for j, lp in enumerate(tokens):
+                self.logprobs.append(lp)
+                if self.watch is not None and self.watch.push(lp):
+                    spelled = "".join(t.token for t in tokens[: j + 1])
+                    self.text.append(spelled if content.startswith(spelled) else content)
+                    self.finish = "low_confidence"
+                    return True
+            self.text.append(content)
+            if _field(choice, "finish_reason"):
+                self.finish = _field(choice, "finish_reason")
+        return False
+
+    def completion(self, latency: float) -> Completion:
+        stopped = self.finish == "low_confidence"
+        prompt, done = self.usage if self.usage and not stopped else (0, len(self.logprobs))
+        return Completion(text="".join(self.text), prompt_tokens=prompt, completion_tokens=done,
+                          finish_reason="low_confidence" if stopped else _finish(self.finish),  # type: ignore[arg-type]
+                          latency_s=latency, logprobs=self.logprobs or None)
 
 
 def text_completion(response: Any, latency: float, top_n: int) -> Completion:

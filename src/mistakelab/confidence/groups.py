@@ -23,18 +23,12 @@ from __future__ import annotations
 import math
 from typing import Literal, Sequence
 
+from mistakelab.core.stopping import LowConfidenceStop, low_confidence_end, token_confidence
 from mistakelab.core.types import TokenLogprob
 
 TraceScore = Literal["lowest", "bottom10", "tail", "mean"]
-
-
-def token_confidence(lp: TokenLogprob, k: int | None = None) -> float | None:
-    """``-mean`` of the top-``k`` candidates' logprobs at one position (all given when
-    ``k`` is None); None when the backend returned no candidates."""
-    top = lp.top[:k] if k else lp.top
-    if not top:
-        return None
-    return -sum(v for _, v in top) / len(top)
+__all__ = ["LowConfidenceStop", "TraceScore", "group_confidences", "low_confidence_end", "token_confidence",
+           "token_confidences", "trace_score"]
 
 
 def token_confidences(logprobs: Sequence[TokenLogprob] | None, k: int | None = None) -> list[float] | None:

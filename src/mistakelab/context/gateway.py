@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
+from mistakelab.backends.base import apply_stops
 from mistakelab.backends.scripted import ScriptExhausted
 from mistakelab.core.types import Completion, GenParams, Message
 
@@ -55,7 +56,7 @@ class DirectGateway:
 
     async def sample(self, purpose: str, messages: Sequence[Message], params: GenParams,
                      seeds: Sequence[int | None]) -> list[Completion]:
-        return await guarded(self.backend.sample(messages, params, seeds), len(seeds))
+        return [apply_stops(c, params) for c in await guarded(self.backend.sample(messages, params, seeds), len(seeds))]
 
     async def score(self, purpose: str, messages: Sequence[Message], text: str, top_logprobs: int = 0) -> Completion:
         return await guarded(self.backend.score(messages, text, top_logprobs=top_logprobs), None)

@@ -18,6 +18,7 @@ from mistakelab.core.specs import parse_named, parse_value
 from mistakelab.core.trace import AnswerKind, AnswerRecord, CallKind, CallRecord, Trace
 from mistakelab.core.types import (
     Completion,
+    ConfidenceStop,
     FinishReason,
     GenParams,
     Message,
@@ -38,6 +39,7 @@ __all__ = [
     "CallKind",
     "CallRecord",
     "Completion",
+    "ConfidenceStop",
     "CritiqueEvent",
     "DuplicateNameError",
     "EditEvent",

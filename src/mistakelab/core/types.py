@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "user", "assistant"]
 
@@ -51,6 +51,25 @@ class Problem(BaseModel):
     steps: list[ReferenceStep] | None = None
 
 
+class ConfidenceStop(BaseModel):
+    """End the text at the first token that completes a window of ``window`` tokens whose
+    mean token confidence (``-mean`` logprob of the ``top_k`` most likely candidates) is
+    under ``threshold``: the backend stops generating there (a streamed server request is
+    cancelled), and the completion's finish reason is ``low_confidence``
+    (:mod:`mistakelab.core.stopping`).
+
+    Example:
+        >>> stop = ConfidenceStop(window=32, threshold=12.5, top_k=10)
+        >>> GenParams(logprobs=True, top_logprobs=10, confidence_stop=stop).confidence_stop.window
+        32
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    window: int = Field(ge=1)
+    threshold: float
+    top_k: int = Field(ge=1)
+
+
 class GenParams(BaseModel):
     """Sampling parameters of one request. ``seed`` makes a request reproducible."""
 
@@ -66,6 +85,16 @@ class GenParams(BaseModel):
     top_logprobs: int = 0
     # end the text just after the first complete, non-empty \boxed{...}: the answer is given
     stop_after_boxed: bool = False
+    #: end the text early on low local confidence (DeepConf's online stop): see ConfidenceStop
+    confidence_stop: ConfidenceStop | None = None
+
+    @model_validator(mode="after")
+    def _confidence_stop(self) -> "GenParams":
+        rule = self.confidence_stop
+        if rule is not None and (not self.logprobs or self.top_logprobs < rule.top_k):
+            raise ValueError(f"confidence_stop reads the top {rule.top_k} candidates of every token: it needs "
+                             f"logprobs=True and top_logprobs >= {rule.top_k} (top_logprobs is {self.top_logprobs})")
+        return self
 
     def with_(self, **changes: Any) -> "GenParams":
         """Copy with some fields changed (validated)."""
@@ -87,7 +116,7 @@ class TokenLogprob(BaseModel):
     kl_from_uniform: float | None = None  # KL(U || p) over the vocabulary (self-certainty term)
 
 
-FinishReason = Literal["stop", "length", "error"]
+FinishReason = Literal["stop", "length", "error", "low_confidence"]
 
 
 class Completion(BaseModel):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
-from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, backends, create_backend, cut_after_boxed,
+from mistakelab.backends.base import (Backend, ModelSpec, ScriptExhausted, apply_stops, backends, create_backend,
                                      spec_capabilities)
 from mistakelab.backends.local import adapter_identity
 from mistakelab.backends.pool import routed
@@ -143,7 +143,7 @@ class ModelCaller:
             backend = await self.backend()
             return await guarded(backend.sample(messages, params, [seeds[i] for i in indices]), len(indices))
 
-        out = [cut_after_boxed(c, params) for c in await self._shared(keys, ask, params)]
+        out = [apply_stops(c, params) for c in await self._shared(keys, ask, params)]
         for k, p, c in zip(keys, per_seed, out):
             self._log(unit, k, purpose, messages, p, c)
         return out

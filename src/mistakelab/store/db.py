@@ -81,6 +81,8 @@ def _key_params(params: GenParams) -> dict[str, Any]:
     dump = params.model_dump(mode="json")
     if not dump.get("stop_after_boxed"):
         dump.pop("stop_after_boxed", None)
+    if dump.get("confidence_stop") is None:
+        dump.pop("confidence_stop", None)
     return dump
 
 

@@ -9,13 +9,13 @@ tail, mean) come from :mod:`mistakelab.confidence.groups`.
   take the score-weighted vote (:func:`~mistakelab.strategies.selection.weighted_vote`).
 - ``mode="online"`` (default): sample ``warmup`` traces in full; the threshold is the
   (100 - ``eta``)-th percentile of their lowest group confidences, and the warm-up traces
-  whose lowest group reaches it vote. Later traces are generated ``batch`` at a time, each in
-  chunks of ``chunk`` tokens (continuations of its own text); a trace stops at the first chunk
-  in which a full window's group confidence falls under the threshold, so at most one chunk
-  is generated past that point (the chunk boundary is this implementation's stand-in for
-  cancelling a token stream; a backend that declares ``continue`` is needed). Stopped traces do
-  not vote. After every batch, sampling stops once the leading answer's share of the weighted
-  vote reaches ``tau`` or ``n`` traces were started.
+  whose lowest group reaches it vote. Later traces are sampled ``batch`` at a time with a
+  confidence stop (:class:`~mistakelab.core.types.ConfidenceStop`): generation ends at the
+  token that completes a window whose group confidence is under the threshold (the local
+  engine stops the sequence there; a server's token stream is closed, which cancels the
+  request; any other backend's text is cut at the same token). The tokens not generated are
+  the saving. Stopped traces do not vote. After every batch, sampling stops once the leading
+  answer's share of the weighted vote reaches ``tau`` or ``n`` traces were started.
 
 With ``shared`` (default) the offline traces and the online warm-up traces are
 self-consistency's own samples (same seeds, drawn with the statistics), so a run holding
@@ -29,7 +29,6 @@ threshold, the traces stopped and the tokens they used. Intrinsic.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -37,10 +36,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mistakelab.confidence.groups import TraceScore, group_confidences, token_confidences, trace_score
+from mistakelab.confidence.groups import TraceScore, token_confidences, trace_score
 from mistakelab.core.events import ScoreEvent, StopEvent, VoteEvent
 from mistakelab.core.trace import AnswerKind
-from mistakelab.core.types import Completion
+from mistakelab.core.types import Completion, ConfidenceStop
 from mistakelab.strategies.base import strategy
 from mistakelab.strategies.context import StrategyContext
 from mistakelab.strategies.kit import mass_confidence, ranked, weighted_vote
@@ -57,7 +56,6 @@ class DeepConfParams(BaseModel):
     warmup: int = Field(default=4, ge=1)  # online: traces that set the threshold
     tau: float = Field(default=0.95, gt=0.5, le=1.0)  # online: consensus that stops sampling
     batch: int = Field(default=4, ge=1)  # online: traces generated between consensus checks
-    chunk: int = Field(default=32, ge=1)  # online: tokens per continuation
     temperature: float = Field(default=0.7, gt=0)
     shared: bool = True  # the first traces are self-consistency's samples (same seeds)
 
@@ -76,11 +74,11 @@ class _Trace:
     stopped: bool = False
 
 
-def _needs(p: DeepConfParams) -> dict[str, set[str]]:
-    return {"solver": {"top_logprobs", *(["continue"] if p.mode == "online" else [])}}
+def _depth(p: DeepConfParams) -> int:
+    return 1 + math.ceil((p.n - p.warmup) / p.batch) if p.mode == "online" else 1
 
 
-@strategy("deepconf", DeepConfParams, needs=_needs, depth=lambda p: p.n if p.mode == "online" else 1,
+@strategy("deepconf", DeepConfParams, needs={"solver": {"top_logprobs"}}, depth=_depth,
           shared_stats=lambda p: p.top_k if p.shared else None,
           method="DeepConf (Deep Think with Confidence, 2025), METHODS §2.13")
 async def deepconf(ctx: StrategyContext, params: DeepConfParams) -> None:
@@ -99,10 +97,13 @@ async def deepconf(ctx: StrategyContext, params: DeepConfParams) -> None:
         threshold = float(np.percentile(lows, 100 - params.eta))
         voters = [i for i, low in enumerate(lows) if low >= threshold]
         reason = "budget"
+        stop = ConfidenceStop(window=params.window, threshold=threshold, top_k=params.top_k)
         while not _agreed(ctx, traces, scores, voters, params.tau) and len(traces) < params.n:
-            more = await asyncio.gather(*(_grow(ctx, len(traces) + j, params, threshold, gen)
-                                          for j in range(min(params.batch, params.n - len(traces)))))
-            for t in more:
+            more = await ctx.sample(ctx.question(), min(params.batch, params.n - len(traces)), purpose="trace",
+                                    confidence_stop=stop, **gen)
+            for c in more:
+                low = c.finish_reason == "low_confidence"
+                t = _Trace(c.text, _confidences(c, params), ctx.call_of(c), stopped=low)
                 voters += [] if t.stopped else [len(traces)]
                 traces.append(t)
                 scores.append(None if t.stopped else trace_score(t.conf, params.window, params.score))
@@ -120,27 +121,6 @@ async def deepconf(ctx: StrategyContext, params: DeepConfParams) -> None:
              threshold=threshold, voters=voters, stopped=len(stopped),
              stopped_tokens=sum(len(t.conf) for t in stopped), tokens=sum(len(t.conf) for t in traces))
     ctx.final(winner, method=f"deepconf:{params.mode}")
-
-
-async def _grow(ctx: StrategyContext, i: int, params: DeepConfParams, threshold: float,
-                gen: dict[str, object]) -> _Trace:
-    """Generate trace ``i`` chunk by chunk; stop it when a full window's confidence falls under
-    ``threshold``, or when it ends (its own end, or the run's ``max_tokens``)."""
-    text, conf = "", []  # type: ignore[var-annotated]
-    budget = ctx.params.max_tokens
-    while True:
-        size = min(params.chunk, budget - len(conf))
-        if text:
-            c = await ctx.continue_(ctx.question(), text, purpose=f"trace-{i}", max_tokens=size, **gen)
-        else:
-            c = await ctx.generate(ctx.question(), purpose=f"trace-{i}", max_tokens=size, **gen)
-        start = len(conf)
-        text, conf = text + c.text, conf + _confidences(c, params)
-        fresh = conf[max(0, start - params.window + 1):]  # every full window that ends in this chunk
-        if len(fresh) >= params.window and min(group_confidences(fresh, params.window)) < threshold:
-            return _Trace(text, conf, ctx.call_of(c), stopped=True)
-        if c.finish_reason != "length" or len(conf) >= budget or not c.logprobs:
-            return _Trace(text, conf, ctx.call_of(c))
 
 
 def _agreed(ctx: StrategyContext, traces: list[_Trace], scores: list[float | None], voters: list[int],

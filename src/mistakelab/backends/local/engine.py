@@ -380,12 +380,13 @@ class Engine:
         for (seq, _), tok, entry in zip(rows, tokens, entries):
             if entry is not None:
                 seq.logprobs.append(entry)
-            self._advance(seq, int(tok))
+            unsure = entry is not None and seq.watch is not None and seq.watch.push(entry)
+            self._advance(seq, int(tok), unsure)
 
     def _text(self, token: int) -> str:
         return self.model.piece(token, special=True).decode("utf-8", "replace")
 
-    def _advance(self, seq: Seq, tok: int) -> None:
+    def _advance(self, seq: Seq, tok: int, unsure: bool = False) -> None:
         if seq.branch.future.cancelled():
             self._sched.finish(seq, None)
             return
@@ -393,6 +394,8 @@ class Engine:
         self.stats.tokens_generated += 1
         if self.model.is_eog(tok) or seq.out.feed(self.model.piece(tok)):
             self._sched.finish(seq, "stop")
+        elif unsure:  # GenParams.confidence_stop fired on this token
+            self._sched.finish(seq, "low_confidence")
         elif seq.n_gen >= seq.branch.params.max_tokens or seq.pos >= self.settings.n_ctx_per_seq:
             self._sched.finish(seq, "length")
         else:

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from mistakelab.backends.local.output import TextOutput
+from mistakelab.core.stopping import watch_of
 from mistakelab.core.types import GenParams, TokenLogprob
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class Seq:
         self.generated: list[int] = []  # sampled token ids, in order
         self.out = TextOutput(branch.params.stop, boxed=branch.params.stop_after_boxed)
         self.logprobs: list[TokenLogprob] | None = [] if branch.params.logprobs else None
+        self.watch = watch_of(branch.params)  # the confidence stop, when the request asks for one
         self.first_row: np.ndarray | None = None
 
     @property
