@@ -19,12 +19,14 @@ class Sampler(ScriptedBackend):
     def __init__(self) -> None:
         super().__init__(lambda m, p: "", capabilities=CAPABILITIES)
         self.draws: list[tuple[int | None, bool, int]] = []
+        self.stops: list[object] = []  # each draw's confidence stop (None: none asked)
 
     async def sample(self, messages, params, seeds):  # type: ignore[no-untyped-def, override]
         await asyncio.sleep(0)  # let the other units see the request in flight
         out = []
         for s in seeds:
             self.draws.append((s, params.logprobs, params.top_logprobs))
+            self.stops.append(params.confidence_stop)
             answer = (s or 0) % 3
             lps = None
             if params.logprobs:
@@ -35,8 +37,8 @@ class Sampler(ScriptedBackend):
         return out
 
 
-def _run(tmp_path: Path, strategies: list[dict]) -> tuple[Sampler, RunStore, str]:
-    cfg = parse_config({"name": "shared", "store": str(tmp_path / "s.db"), "n_problems": 3, "concurrency": 8,
+def _run(tmp_path: Path, strategies: list[dict], name: str = "shared") -> tuple[Sampler, RunStore, str]:
+    cfg = parse_config({"name": name, "store": str(tmp_path / "s.db"), "n_problems": 3, "concurrency": 8,
                         "models": [{"backend": "scripted", "model": "fake",
                                     "options": {"outputs": [], "capabilities": sorted(CAPABILITIES)}}],
                         "tasks": [{"name": "toy_add"}], "strategies": strategies})
@@ -67,4 +69,18 @@ def test_a_run_without_such_selectors_draws_plain_samples(tmp_path: Path) -> Non
     fake, store, _ = _run(tmp_path, [{"name": "self_consistency", "k": 2},
                                      {"name": "best_of_n", "n": 2, "scorer": "exact", "shared": True}])
     assert {(lp, top) for _, lp, top in fake.draws} == {(False, 0)}
+    store.close()
+
+
+def test_deepconf_online_asks_for_its_confidence_stop_through_the_runner_and_the_cache_keeps_it(tmp_path: Path) -> None:
+    strategies = [{"name": "self_consistency", "k": 4},
+                  {"name": "deepconf", "n": 8, "warmup": 4, "batch": 4, "window": 2}]
+    fake, store, run_id = _run(tmp_path, strategies)
+    later = [stop for stop in fake.stops if stop is not None]
+    # the warm-up traces are self-consistency's 4 samples; votes split 3 ways: 4 more per problem
+    assert len(fake.draws) == 3 * 4 + len(later) and len(later) == 3 * 4
+    assert {(stop.window, stop.top_k) for stop in later} == {(2, 10)}  # type: ignore[attr-defined]
+    store.close()
+    again, store, _ = _run(tmp_path, strategies, name="again")  # another run on the same store
+    assert again.draws == []  # every call, stopped traces included, from the completion cache
     store.close()

@@ -55,13 +55,19 @@ def cache_key(model_id: str, messages: Sequence[Message], params: GenParams, sco
         >>> p = GenParams(temperature=0.7, seed=3)
         >>> cache_key("m", [], p) == cache_key("m", [], p.with_(logprobs=True, top_logprobs=5))
         True
+        >>> from mistakelab.core.types import ConfidenceStop
+        >>> stop = ConfidenceStop(window=4, threshold=2.0, top_k=5)
+        >>> stopped = p.with_(logprobs=True, top_logprobs=5, confidence_stop=stop)
+        >>> cache_key("m", [], stopped) == cache_key("m", [], p.with_(logprobs=True, top_logprobs=5))
+        False
     """
-    if scored is None and params.logprobs:
-        params = params.with_(logprobs=False, top_logprobs=0)
+    keyed = _key_params(params)
+    if scored is None and params.logprobs:  # (a confidence stop keeps its own top_k: it changes the text)
+        keyed.update(logprobs=False, top_logprobs=0)
     body: dict[str, object] = {
         "model": model_id,
         "messages": [m.model_dump() for m in messages],
-        "params": _key_params(params),
+        "params": keyed,
     }
     if scored is not None:
         body["scored"] = scored
