@@ -167,8 +167,8 @@ def apply_stops(c: Completion, params: GenParams) -> Completion:
     have fired while generating (the earlier token wins); one that stopped itself is unchanged.
 
     Example:
-        >>> apply_stops(Completion(text="\\boxed{4} and more"), GenParams(stop_after_boxed=True)).text
-        '\\boxed{4}'
+        >>> apply_stops(Completion(text="\\\\boxed{4} and more"), GenParams(stop_after_boxed=True)).text
+        '\\\\boxed{4}'
     """
     return cut_after_boxed(cut_at_low_confidence(c, params), params)
 

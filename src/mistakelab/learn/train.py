@@ -90,7 +90,7 @@ class TrainResult:
     settings: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     max_steps: int = 0  # the steps planned (settings.max_steps, or the steps of a token budget)
-    row_tokens: float = 0.0  # mean tokens the trainer reads per row (DPO: prompt, chosen, rejected)
+    row_tokens: float | None = None  # mean tokens the trainer reads per row (DPO: prompt, chosen, rejected)
 
 
 def check_base(base: str) -> None:
@@ -317,7 +317,12 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
         raise TrainError(f"every row's prompt is longer than max_length={settings.max_length} tokens; raise it")
     row_tokens = mean_row_tokens(trainer.train_dataset, settings.max_length)
     if settings.tokens is not None:
-        trainer.args.max_steps = steps_for_tokens(settings.tokens, row_tokens, settings.batch_size * settings.grad_accum)
+        if row_tokens is None:
+            raise TrainError(f"a token budget needs a tokenized dataset ({' or '.join(TOKEN_COLUMNS)}); this "
+                             f"{settings.kind} dataset has {', '.join(trainer.train_dataset.column_names)} "
+                             "(tokenized per batch): give steps or epochs instead")
+        per_step = settings.batch_size * settings.grad_accum
+        trainer.args.max_steps = steps_for_tokens(settings.tokens, row_tokens, per_step)
     ckpts = out / "checkpoints"
     last = get_last_checkpoint(str(ckpts)) if ckpts.is_dir() else None
     summary = out / "train_summary.json"
@@ -347,22 +352,24 @@ def train_lora(dataset: str | Path, base: str, out: str | Path, settings: TrainS
 TOKEN_COLUMNS = ("input_ids", "prompt_ids", "chosen_ids", "rejected_ids")
 
 
-def mean_row_tokens(rows: Any, max_length: int) -> float:
+def mean_row_tokens(rows: Any, max_length: int) -> float | None:
     """Mean tokens the trainer reads per row of its tokenized dataset, each sequence cut at
-    ``max_length`` as the collator cuts it.
+    ``max_length`` as the collator cuts it; None for a dataset the trainer tokenizes per batch
+    (GKD's ``messages``).
 
     Example:
         >>> mean_row_tokens([{"input_ids": [1, 2, 3]}, {"input_ids": [1] * 9}], max_length=5)
         4.0
         >>> mean_row_tokens([{"prompt_ids": [1, 2], "chosen_ids": [3], "rejected_ids": [4, 5]}], 99)
         5.0
+        >>> mean_row_tokens([{"messages": []}], 99) is None
+        True
     """
     total = n = 0
     for row in rows:
         seqs = [row[c] for c in TOKEN_COLUMNS if c in row]
         if not seqs:
-            raise TrainError("a token budget needs a tokenized dataset (columns input_ids, or prompt_ids/chosen_ids/"
-                             f"rejected_ids); this one has {', '.join(row)}")
+            return None
         total += sum(min(len(s), max_length) for s in seqs)
         n += 1
     return total / max(n, 1)

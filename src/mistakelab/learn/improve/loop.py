@@ -197,7 +197,7 @@ class _Loop:
                                                              "max_steps", "row_tokens")}
         rows_per_step = settings.batch_size * settings.grad_accum
         return {**out, "sha256": file_sha256(Path(res.gguf)), "init_adapter": init, "kind": kind,
-                "tokens": round(res.steps * rows_per_step * res.row_tokens)}
+                "tokens": None if res.row_tokens is None else round(res.steps * rows_per_step * res.row_tokens)}
 
     async def run(self, train_p: Problems, eval_p: Problems) -> None:
         cfg = self.cfg
