@@ -238,3 +238,14 @@ def test_rationalize_re_solves_the_failed_problems_with_a_hint_and_is_labeled_or
     res = CliRunner().invoke(app, ["show", cfg.loop_id(), "--store", cfg.store], env={"COLUMNS": "200"})
     assert "[training data oracle-built]" in res.output and "rationalize 4 (oracle-built)" in res.output
     st.close()
+
+
+def test_a_loop_keeps_its_id_when_a_later_version_adds_a_field_it_does_not_set() -> None:
+    """The id is what resumes a loop: a stored loop (started before ``training.tokens``
+    existed, id computed then) must be found again by the same command."""
+    from mistakelab.learn.improve import load_loop_config
+
+    path = Path(__file__).parents[2] / "examples" / "loops" / "improve_cot.toml"
+    cfg = load_loop_config(path)
+    assert cfg.loop_id() == "improve-cot-89cd7818", "changed the loop id: update this only with a migration note"
+    assert load_loop_config(path, {"training.tokens": 1000}).loop_id() != cfg.loop_id()

@@ -170,6 +170,8 @@ class ImproveConfig(BaseModel):
         for k in ("store", "out", "concurrency", "name", "time_limit"):
             data.pop(k)
         data["training"].pop("threads")
+        if data["training"].get("tokens") is None:  # added later: loops started before keep their id
+            data["training"].pop("tokens")
         return data
 
     def loop_id(self) -> str:
